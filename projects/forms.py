@@ -1,0 +1,163 @@
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.forms import UserCreationForm
+
+from projects.media import MediaError, NormalisedImage, normalise_image
+from projects.models import Project, Version
+from projects.services import TASK_TEMPLATES, prompt_from_fields
+from studio.engines import engine_names, get_engine
+from studio.engines.base import Capabilities, Task
+
+
+class SignupForm(UserCreationForm):
+    class Meta(UserCreationForm.Meta):
+        fields = ("username",)
+
+
+class ProjectForm(forms.ModelForm):
+    class Meta:
+        model = Project
+        fields = ["title"]
+        widgets = {"title": forms.TextInput(attrs={"autocomplete": "off"})}
+
+
+def _engine_choices() -> list[tuple[str, str]]:
+    return [(name, get_engine(name).capabilities().label) for name in engine_names()]
+
+
+class EngineChoicesMixin:
+    """Offer only what the chosen engine can do."""
+
+    def engine_from_data(self, data, initial_engine: str) -> Capabilities:
+        name = (data or {}).get("engine") or initial_engine
+        if name not in engine_names():
+            name = initial_engine
+        return get_engine(name).capabilities()
+
+
+class GenerateForm(EngineChoicesMixin, forms.Form):
+    class Mode:
+        TEXT = "text"
+        IMAGE = "image"
+
+    mode = forms.ChoiceField(
+        choices=[(Mode.TEXT, "From a prompt"), (Mode.IMAGE, "From a still")],
+        initial=Mode.TEXT,
+        widget=forms.RadioSelect,
+    )
+    template = forms.ChoiceField(required=False, label="Start from a template")
+    engine = forms.ChoiceField()
+    subject = forms.CharField(required=False, max_length=300)
+    action = forms.CharField(required=False, max_length=300)
+    camera = forms.CharField(required=False, max_length=300)
+    scene = forms.CharField(required=False, max_length=300)
+    lighting = forms.CharField(required=False, max_length=300)
+    style = forms.CharField(required=False, max_length=300)
+    preserve = forms.CharField(required=False, max_length=300)
+    exclude = forms.CharField(required=False, max_length=300, label="Exclude")
+    prompt = forms.CharField(
+        required=False,
+        max_length=settings.STUDIO_MAX_PROMPT_CHARS,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Assembled from the fields above; edit it freely.",
+    )
+    image = forms.FileField(
+        required=False,
+        label="Still (JPEG, PNG or WebP)",
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+    )
+    aspect_ratio = forms.ChoiceField()
+    resolution = forms.ChoiceField()
+    duration_seconds = forms.TypedChoiceField(coerce=int, label="Duration")
+
+    FIELD_NAMES = ("subject", "action", "camera", "scene", "lighting", "style", "preserve", "exclude")
+
+    def __init__(self, *args, project: Project, **kwargs):
+        super().__init__(*args, **kwargs)
+        default_engine = project.default_engine if project.default_engine in engine_names() else None
+        self.capabilities = self.engine_from_data(
+            self.data if self.is_bound else self.initial,
+            default_engine or settings.STUDIO_DEFAULT_ENGINE,
+        )
+        caps = self.capabilities
+        self.fields["engine"].choices = _engine_choices()
+        self.fields["engine"].initial = caps.name
+        self.fields["template"].choices = [("", "None")] + [
+            (t.key, t.label) for t in TASK_TEMPLATES.values() if t.mode in {"text", "image"}
+        ]
+        self.fields["aspect_ratio"].choices = [(r, r) for r in caps.aspect_ratios]
+        self.fields["aspect_ratio"].initial = (
+            project.default_aspect_ratio
+            if project.default_aspect_ratio in caps.aspect_ratios
+            else caps.aspect_ratios[0]
+        )
+        self.fields["resolution"].choices = [(r, r) for r in caps.resolutions]
+        self.fields["resolution"].initial = "720p" if "720p" in caps.resolutions else caps.resolutions[0]
+        self.fields["duration_seconds"].choices = [(d, f"{d} s") for d in caps.durations]
+        self.fields["duration_seconds"].initial = 5 if 5 in caps.durations else caps.min_duration
+        self.fields["duration_seconds"].error_messages["invalid_choice"] = (
+            f"Duration must be {caps.min_duration} to {caps.max_duration} seconds."
+        )
+        if Task.IMAGE_TO_VIDEO not in caps.tasks:
+            self.fields["mode"].choices = [(self.Mode.TEXT, "From a prompt")]
+        self.normalised_image: NormalisedImage | None = None
+
+    def clean_image(self):
+        upload = self.cleaned_data.get("image")
+        if upload:
+            try:
+                self.normalised_image = normalise_image(upload)
+            except MediaError as error:
+                raise forms.ValidationError(str(error)) from error
+        return upload
+
+    def clean(self):
+        cleaned = super().clean()
+        fields = {name: cleaned.get(name, "") for name in self.FIELD_NAMES}
+        if not (cleaned.get("prompt") or "").strip() and "prompt" not in self.errors:
+            assembled = prompt_from_fields(fields)
+            if not assembled:
+                self.add_error("prompt", "Write a prompt, or fill in at least the subject.")
+            cleaned["prompt"] = assembled
+        if cleaned.get("mode") == self.Mode.IMAGE and not cleaned.get("image") and "image" not in self.errors:
+            self.add_error("image", "Choose a still to animate.")
+        cleaned["prompt_fields"] = fields
+        return cleaned
+
+    @property
+    def kind(self) -> str:
+        if self.cleaned_data.get("mode") == self.Mode.IMAGE:
+            return Version.Kind.IMAGE_TO_VIDEO
+        return Version.Kind.TEXT_TO_VIDEO
+
+
+class EditForm(EngineChoicesMixin, forms.Form):
+    instruction = forms.CharField(
+        max_length=settings.STUDIO_MAX_PROMPT_CHARS,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Edit",
+        error_messages={"required": "Say what to change."},
+    )
+    keep_rest_same = forms.BooleanField(
+        required=False, initial=True, label="Keep everything else the same"
+    )
+    preserve = forms.CharField(required=False, max_length=300, label="Preserve")
+    engine = forms.ChoiceField()
+
+    def __init__(self, *args, parent: Version, **kwargs):
+        super().__init__(*args, **kwargs)
+        initial_engine = parent.engine if parent.engine in engine_names() else settings.STUDIO_DEFAULT_ENGINE
+        self.capabilities = self.engine_from_data(self.data if self.is_bound else None, initial_engine)
+        self.fields["engine"].choices = [
+            (name, label)
+            for name, label in _engine_choices()
+            if Task.EDIT in get_engine(name).capabilities().tasks
+        ]
+        self.fields["engine"].initial = self.capabilities.name
+        self.templates = [t for t in TASK_TEMPLATES.values() if t.mode == "edit"]
+
+
+class ReconcileForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("resubmit", "Submit again"), ("cancel", "Cancel")])

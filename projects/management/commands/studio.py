@@ -1,0 +1,92 @@
+"""Run the whole studio in one process: migrate, an ASGI server and a task
+worker thread. Like runserver, for the embedded default."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import uvicorn
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.utils.crypto import get_random_string
+from django_tasks_db.management.commands.db_worker import Worker
+
+from projects import services
+
+logger = logging.getLogger("studio")
+
+
+def parse_addrport(value: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    if not host:
+        host, port = ("127.0.0.1", value) if value.isdigit() else (value, "8000")
+    try:
+        return host.strip("[]"), int(port)
+    except ValueError as error:
+        raise CommandError(f"{value!r} is not ADDR:PORT") from error
+
+
+class Command(BaseCommand):
+    help = "Run Omni Studio: migrate, then serve HTTP and websockets with a task worker inside."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
+        parser.add_argument(
+            "--no-worker",
+            action="store_true",
+            help="Do not run a task worker here (run `manage.py db_worker` processes instead).",
+        )
+
+    def handle(self, *args, addrport: str, no_worker: bool, verbosity: int, **options) -> None:
+        host, port = parse_addrport(addrport)
+        call_command("migrate", interactive=False, verbosity=max(verbosity - 1, 0))
+
+        worker = thread = None
+        if settings.STUDIO_IN_PROCESS_WORKER and not no_worker:
+            worker = Worker(
+                queue_names=["default"],
+                interval=0.5,
+                batch=False,
+                backend_name="default",
+                startup_delay=False,
+                max_tasks=None,
+                worker_id=f"studio-{get_random_string(12)}",
+                excluded_queue_names=[],
+            )
+            thread = threading.Thread(target=worker.run, name="studio-worker", daemon=True)
+            thread.start()
+        # Versions left unfinished by the last run carry on.
+        resumed = services.versions_sweep(on_startup=True)
+        if resumed:
+            services.sweeper_ensure()
+
+        server = uvicorn.Server(
+            uvicorn.Config(
+                "studio.asgi:application",
+                host=host,
+                port=port,
+                lifespan="off",
+                log_level="warning" if verbosity < 2 else "info",
+                ws_ping_interval=20,
+            )
+        )
+        display_host = f"[{host}]" if ":" in host else host
+        self.stdout.write(
+            f"Omni Studio is running at http://{display_host}:{port}/"
+            + (f" (resuming {resumed} unfinished version(s))" if resumed else "")
+            + "\nQuit with CONTROL-C.",
+            ending="\n",
+        )
+        self.stdout.flush()
+        try:
+            server.run()
+        finally:
+            if worker is not None:
+                # Running work stops at its next progress report and hands its
+                # version back; nothing is left half-written.
+                services.shutdown_requested.set()
+                worker.running = False
+                thread.join(timeout=30)
+            self.stdout.write("Omni Studio stopped.")

@@ -1,0 +1,235 @@
+"""Checking, normalising and probing media files, and serving them with Range.
+
+Uploads are judged by their content, never by their name: Pillow and PyAV
+decide what a file is, within bounds set before anything is decoded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.http import FileResponse, HttpRequest, HttpResponse
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+IMAGE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+MIN_IMAGE_SIDE = 512
+MAX_IMAGE_SIDE = 4096
+
+
+class MediaError(ValueError):
+    """A file that cannot be used, with a message for the person who gave it."""
+
+
+@dataclass(frozen=True)
+class NormalisedImage:
+    content: bytes
+    mime_type: str
+    extension: str
+    width: int
+    height: int
+    sha256: str
+
+
+def normalise_image(upload: UploadedFile) -> NormalisedImage:
+    """Check an uploaded still by content and return it ready for an engine:
+    EXIF orientation applied and both sides within 512 to 4096 pixels."""
+    if upload.size == 0:
+        raise MediaError("The file is empty.")
+    if upload.size > settings.STUDIO_MAX_IMAGE_BYTES:
+        limit = settings.STUDIO_MAX_IMAGE_BYTES // (1024 * 1024)
+        raise MediaError(f"The image is larger than {limit} MB.")
+    upload.seek(0)
+    try:
+        with Image.open(upload) as probe:
+            image_format = probe.format
+            width, height = probe.size
+            if image_format not in IMAGE_FORMATS:
+                raise MediaError("Upload a JPEG, PNG or WebP image.")
+            # Checked before decoding a single pixel: a small file can declare
+            # a huge canvas (a decompression bomb).
+            if width * height > settings.STUDIO_MAX_IMAGE_PIXELS:
+                raise MediaError(
+                    f"The image is {width}×{height} pixels; the limit is "
+                    f"{settings.STUDIO_MAX_IMAGE_PIXELS // 1_000_000} megapixels."
+                )
+            probe.load()
+            image = ImageOps.exif_transpose(probe)
+    except MediaError:
+        raise
+    except Image.DecompressionBombError as error:
+        raise MediaError(
+            "The image declares more pixels than we accept (the limit is "
+            f"{settings.STUDIO_MAX_IMAGE_PIXELS // 1_000_000} megapixels)."
+        ) from error
+    except (UnidentifiedImageError, OSError, SyntaxError) as error:
+        raise MediaError("This file is not an image we can read (JPEG, PNG or WebP).") from error
+
+    image = _fit_sides(image)
+    has_alpha = image.mode in {"RGBA", "LA"} or (
+        image.mode == "P" and "transparency" in image.info
+    )
+    buffer = io.BytesIO()
+    if has_alpha:
+        image = image.convert("RGBA")
+        image.save(buffer, "PNG", optimize=False)
+        mime_type, extension = "image/png", "png"
+    else:
+        image = image.convert("RGB")
+        image.save(buffer, "JPEG", quality=92)
+        mime_type, extension = "image/jpeg", "jpg"
+    content = buffer.getvalue()
+    return NormalisedImage(
+        content=content,
+        mime_type=mime_type,
+        extension=extension,
+        width=image.width,
+        height=image.height,
+        sha256=hashlib.sha256(content).hexdigest(),
+    )
+
+
+def _fit_sides(image: Image.Image) -> Image.Image:
+    width, height = image.size
+    scale = 1.0
+    if max(width, height) > MAX_IMAGE_SIDE:
+        scale = MAX_IMAGE_SIDE / max(width, height)
+    elif min(width, height) < MIN_IMAGE_SIDE:
+        scale = min(MIN_IMAGE_SIDE / min(width, height), MAX_IMAGE_SIDE / max(width, height))
+    if scale == 1.0:
+        return image
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return image.resize(size, Image.Resampling.LANCZOS)
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    width: int
+    height: int
+    duration_seconds: float
+    frame_count: int
+    video_codec: str
+    has_audio: bool
+    audio_codec: str
+
+
+def probe_video(path: Path | str) -> VideoInfo:
+    """What a video file holds, decoded by PyAV; MediaError if it is not one."""
+    try:
+        with av.open(str(path), options={"protocol_whitelist": "file"}) as container:
+            if not container.streams.video:
+                raise MediaError("The file has no video stream.")
+            video = container.streams.video[0]
+            audio = container.streams.audio[0] if container.streams.audio else None
+            duration = 0.0
+            if video.duration is not None and video.time_base is not None:
+                duration = float(video.duration * video.time_base)
+            elif container.duration is not None:
+                duration = container.duration / av.time_base
+            return VideoInfo(
+                width=video.codec_context.width,
+                height=video.codec_context.height,
+                duration_seconds=duration,
+                frame_count=video.frames,
+                video_codec=video.codec_context.name,
+                has_audio=audio is not None,
+                audio_codec=audio.codec_context.name if audio else "",
+            )
+    except av.FFmpegError as error:
+        raise MediaError("The file is not a video we can read.") from error
+
+
+def poster_jpeg(path: Path | str, *, at_fraction: float = 0.3) -> bytes:
+    """A JPEG still from a video, a little way in (first frames are often dark)."""
+    with av.open(str(path), options={"protocol_whitelist": "file"}) as container:
+        stream = container.streams.video[0]
+        frames = stream.frames or 1
+        target = int(frames * at_fraction)
+        chosen = None
+        for index, frame in enumerate(container.decode(stream)):
+            chosen = frame
+            if index >= target:
+                break
+        if chosen is None:
+            raise MediaError("The video has no frames.")
+        buffer = io.BytesIO()
+        chosen.to_image().save(buffer, "JPEG", quality=85)
+        return buffer.getvalue()
+
+
+def sha256_file(path: Path | str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1024 * 1024), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def ranged_file_response(
+    request: HttpRequest, file, *, content_type: str, filename: str, as_attachment: bool = False
+) -> HttpResponse:
+    """Serve a stored file, honouring a single HTTP Range so players can seek."""
+    size = file.size
+    header = request.headers.get("Range", "").strip()
+    match = _RANGE.match(header) if header else None
+    if header and match and (match[1] or match[2]):
+        if match[1]:
+            start = int(match[1])
+            end = min(int(match[2]), size - 1) if match[2] else size - 1
+        else:  # the last N bytes
+            start = max(size - int(match[2]), 0)
+            end = size - 1
+        if start >= size or start > end:
+            response = HttpResponse(status=416)
+            response["Content-Range"] = f"bytes */{size}"
+            return response
+        handle = file.open("rb")
+        handle.seek(start)
+        response = FileResponse(
+            _limited(handle, end - start + 1),
+            status=206,
+            content_type=content_type,
+            as_attachment=as_attachment,
+            filename=filename,
+        )
+        response["Content-Range"] = f"bytes {start}-{end}/{size}"
+        response["Content-Length"] = str(end - start + 1)
+    else:
+        response = FileResponse(
+            file.open("rb"),
+            content_type=content_type,
+            as_attachment=as_attachment,
+            filename=filename,
+        )
+        response["Content-Length"] = str(size)
+    response["Accept-Ranges"] = "bytes"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+def _limited(handle, length: int, chunk_size: int = 256 * 1024):
+    try:
+        remaining = length
+        while remaining > 0:
+            chunk = handle.read(min(chunk_size, remaining))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+            yield chunk
+    finally:
+        handle.close()
+
+
+def ensure_dir(path: Path) -> Path:
+    os.makedirs(path, exist_ok=True)
+    return path

@@ -1,0 +1,46 @@
+from django.urls import path
+
+from projects import views
+
+urlpatterns = [
+    path("", views.project_list, name="project_list"),
+    path("projects/new/", views.project_create, name="project_create"),
+    path("projects/<int:project_id>/", views.project_detail, name="project_detail"),
+    path("projects/<int:project_id>/rename/", views.project_rename, name="project_rename"),
+    path("projects/<int:project_id>/delete/", views.project_delete, name="project_delete"),
+    path("projects/<int:project_id>/composer/", views.composer, name="composer"),
+    path("projects/<int:project_id>/generate/", views.version_generate, name="version_generate"),
+    path("projects/<int:project_id>/updates/", views.project_updates, name="project_updates"),
+    path(
+        "projects/<int:project_id>/assets/<int:asset_id>/",
+        views.asset_media,
+        name="asset_media",
+    ),
+    path("projects/<int:project_id>/v/<int:number>/", views.project_detail, name="version_detail"),
+    path("projects/<int:project_id>/v/<int:number>/edit/", views.version_edit, name="version_edit"),
+    path(
+        "projects/<int:project_id>/v/<int:number>/cancel/",
+        views.version_cancel,
+        name="version_cancel",
+    ),
+    path(
+        "projects/<int:project_id>/v/<int:number>/retry/", views.version_retry, name="version_retry"
+    ),
+    path(
+        "projects/<int:project_id>/v/<int:number>/reconcile/",
+        views.version_reconcile,
+        name="version_reconcile",
+    ),
+    path(
+        "projects/<int:project_id>/v/<int:number>/video.mp4",
+        views.version_media,
+        {"what": "video"},
+        name="version_video",
+    ),
+    path(
+        "projects/<int:project_id>/v/<int:number>/poster.jpg",
+        views.version_media,
+        {"what": "poster"},
+        name="version_poster",
+    ),
+]

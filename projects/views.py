@@ -1,0 +1,425 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_not_required
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseLocation
+
+from projects import services
+from projects.forms import EditForm, GenerateForm, ProjectForm, ReconcileForm, SignupForm
+from projects.media import ranged_file_response
+from projects.models import Asset, Membership, Project, Version
+from projects.services import StudioError
+
+
+def _redirect(request: HttpRequest, url: str) -> HttpResponse:
+    if request.htmx:
+        return HttpResponseLocation(url)
+    return redirect(url)
+
+
+# Accounts.
+
+
+@login_not_required
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            user = form.save()
+            services.workspace_create_for_new_user(user=user)
+        login(request, user)
+        return redirect("project_list")
+    return TemplateResponse(request, "registration/signup.html", {"form": form})
+
+
+# Projects.
+
+
+def _memberships(request: HttpRequest) -> list[Membership]:
+    return list(
+        Membership.objects.filter(user=request.user).select_related("workspace").order_by(
+            "workspace__name", "workspace_id"
+        )
+    )
+
+
+@require_GET
+def project_list(request: HttpRequest) -> HttpResponse:
+    memberships = _memberships(request)
+    projects = (
+        Project.objects.for_user(request.user)
+        .select_related("workspace")
+        .order_by("-updated_at", "-pk")
+    )
+    return TemplateResponse(
+        request,
+        "projects/project_list.html",
+        {"memberships": memberships, "projects": projects, "form": ProjectForm()},
+    )
+
+
+@require_POST
+def project_create(request: HttpRequest) -> HttpResponse:
+    memberships = _memberships(request)
+    form = ProjectForm(request.POST)
+    workspace_id = request.POST.get("workspace") or (memberships[0].workspace_id if memberships else 0)
+    try:
+        membership = services.membership_for(user=request.user, workspace_id=int(workspace_id))
+    except ValueError as error:
+        raise Http404("No such workspace.") from error
+    if form.is_valid():
+        try:
+            project = services.project_create(
+                user=request.user, membership=membership, title=form.cleaned_data["title"]
+            )
+        except StudioError as error:
+            form.add_error(None, error.message)
+        else:
+            return _redirect(request, project.get_absolute_url())
+    projects = Project.objects.for_user(request.user).select_related("workspace")
+    return TemplateResponse(
+        request,
+        "projects/project_list.html",
+        {"memberships": memberships, "projects": projects, "form": form},
+        status=400,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def project_rename(request: HttpRequest, project_id: int) -> HttpResponse:
+    project, membership = services.project_for_user(user=request.user, project_id=project_id)
+    form = ProjectForm(request.POST or None, instance=project)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.project_rename(
+                project=project, membership=membership, title=form.cleaned_data["title"]
+            )
+        except StudioError as error:
+            form.add_error(None, error.message)
+        else:
+            if request.htmx:
+                return TemplateResponse(
+                    request, "projects/project_detail.html#project_title", {"project": project}
+                )
+            return redirect(project)
+    project.refresh_from_db(fields=["title"])
+    return TemplateResponse(
+        request,
+        "projects/project_rename.html",
+        {"project": project, "form": form},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def project_delete(request: HttpRequest, project_id: int) -> HttpResponse:
+    project, membership = services.project_for_user(user=request.user, project_id=project_id)
+    error = ""
+    if request.method == "POST":
+        try:
+            services.project_delete(project=project, membership=membership)
+        except StudioError as refused:
+            error = refused.message
+        else:
+            messages.success(request, f"Deleted “{project.title}”.")
+            return _redirect(request, "/")
+    return TemplateResponse(
+        request,
+        "projects/project_confirm_delete.html",
+        {"project": project, "error": error, "version_count": project.versions.count()},
+        status=403 if error else 200,
+    )
+
+
+def _project_page_context(
+    request: HttpRequest,
+    project: Project,
+    membership: Membership,
+    *,
+    number: int | None = None,
+    generate_form: GenerateForm | None = None,
+    edit_form: EditForm | None = None,
+) -> dict:
+    versions = list(project.versions.for_tree())
+    by_id = {v.pk: v for v in versions}
+    by_number = {v.number: v for v in versions}
+    if number is not None and number not in by_number:
+        raise Http404("No such version.")
+    selected = by_number.get(number) if number is not None else (versions[-1] if versions else None)
+    nodes = services.flatten_tree(services.version_tree(versions))
+    _attach_progress(versions)
+    if selected is not None:
+        selected.lineage = services.lineage(selected, by_id)
+        selected.parent_version = by_id.get(selected.parent_id)
+        selected.assets = list(selected.input_assets.all())
+    if edit_form is None and selected is not None:
+        edit_form = EditForm(parent=selected)
+    return {
+        "project": project,
+        "membership": membership,
+        "nodes": nodes,
+        "selected": selected,
+        "generate_form": generate_form or GenerateForm(project=project),
+        "edit_form": edit_form,
+        "reconcile_form": ReconcileForm(),
+        "event_seq": project.event_seq,
+        "project_cost": sum((v.cost or 0) for v in versions),
+    }
+
+
+@require_GET
+def project_detail(request: HttpRequest, project_id: int, number: int | None = None) -> HttpResponse:
+    project, membership = services.project_for_user(user=request.user, project_id=project_id)
+    context = _project_page_context(request, project, membership, number=number)
+    if request.htmx and request.htmx.target == "version-panel":
+        return TemplateResponse(request, "projects/project_detail.html#version_panel", context)
+    return TemplateResponse(request, "projects/project_detail.html", context)
+
+
+@require_GET
+def composer(request: HttpRequest, project_id: int) -> HttpResponse:
+    """The generate form again: for another engine or template, or with the
+    prompt written from the structured fields."""
+    project, membership = services.project_for_user(user=request.user, project_id=project_id)
+    initial = {key: request.GET.get(key) for key in request.GET if key != "image"}
+    initial.setdefault("engine", project.default_engine)
+    template = services.TASK_TEMPLATES.get(request.GET.get("template", ""))
+    if template is not None and "assemble" not in request.GET:
+        initial.update(template.fields, template=template.key, mode=template.mode)
+    if "assemble" in request.GET:
+        initial["prompt"] = services.prompt_from_fields(
+            {name: request.GET.get(name, "") for name in services.PROMPT_FIELDS}
+        )
+    form = GenerateForm(initial=initial, project=project)
+    return TemplateResponse(
+        request,
+        "projects/project_detail.html#composer",
+        {"project": project, "membership": membership, "generate_form": form},
+    )
+
+
+@require_POST
+def version_generate(request: HttpRequest, project_id: int) -> HttpResponse:
+    project, membership = services.project_for_user(user=request.user, project_id=project_id)
+    form = GenerateForm(request.POST, request.FILES, project=project)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            with transaction.atomic():
+                assets = []
+                if form.kind == Version.Kind.IMAGE_TO_VIDEO:
+                    assets.append(
+                        services.asset_create_image(
+                            project=project,
+                            membership=membership,
+                            user=request.user,
+                            upload=data["image"],
+                        )
+                    )
+                version = services.version_create(
+                    project=project,
+                    membership=membership,
+                    author=request.user,
+                    kind=form.kind,
+                    prompt=data["prompt"],
+                    prompt_fields=data["prompt_fields"],
+                    template=data.get("template") or "",
+                    aspect_ratio=data["aspect_ratio"],
+                    resolution=data["resolution"],
+                    duration_seconds=data["duration_seconds"],
+                    engine=data["engine"],
+                    assets=assets,
+                )
+        except StudioError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            return _redirect(request, version.get_absolute_url())
+    return _form_errors(request, project, membership, generate_form=form)
+
+
+def _form_errors(request, project, membership, **forms) -> HttpResponse:
+    if request.htmx:
+        name = "composer" if "generate_form" in forms else "edit_form"
+        context = {"project": project, "membership": membership, **forms}
+        if "edit_form" in forms:
+            context["selected"] = forms.pop("selected")
+        return TemplateResponse(request, f"projects/project_detail.html#{name}", context)
+    number = forms.pop("selected").number if "selected" in forms else None
+    context = _project_page_context(request, project, membership, number=number, **forms)
+    return TemplateResponse(request, "projects/project_detail.html", context, status=400)
+
+
+@require_POST
+def version_edit(request: HttpRequest, project_id: int, number: int) -> HttpResponse:
+    parent, membership = services.version_for_user(
+        user=request.user, project_id=project_id, number=number
+    )
+    project = parent.project
+    form = EditForm(request.POST, parent=parent)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            version = services.version_create(
+                project=project,
+                membership=membership,
+                author=request.user,
+                kind=Version.Kind.EDIT,
+                parent=parent,
+                instruction=data["instruction"],
+                keep_rest_same=data["keep_rest_same"],
+                prompt=services.edit_prompt(
+                    instruction=data["instruction"],
+                    keep_rest_same=data["keep_rest_same"],
+                    preserve=data["preserve"],
+                ),
+                prompt_fields={"preserve": data["preserve"]},
+                aspect_ratio=parent.aspect_ratio,
+                resolution=parent.resolution,
+                duration_seconds=parent.duration_seconds,
+                engine=data["engine"],
+            )
+        except StudioError as error:
+            field = "instruction" if error.field in {None, "prompt"} else error.field
+            form.add_error(field if field in form.fields else None, error.message)
+        else:
+            return _redirect(request, version.get_absolute_url())
+    return _form_errors(request, project, membership, edit_form=form, selected=parent)
+
+
+def _version_action(request: HttpRequest, project_id: int, number: int, action) -> HttpResponse:
+    version, membership = services.version_for_user(
+        user=request.user, project_id=project_id, number=number
+    )
+    try:
+        action(version=version, membership=membership)
+    except StudioError as error:
+        if request.htmx:
+            return HttpResponse(error.message, status=409, content_type="text/plain")
+        messages.error(request, error.message)
+    return _redirect(request, version.get_absolute_url())
+
+
+@require_POST
+def version_cancel(request: HttpRequest, project_id: int, number: int) -> HttpResponse:
+    return _version_action(request, project_id, number, services.version_cancel)
+
+
+@require_POST
+def version_retry(request: HttpRequest, project_id: int, number: int) -> HttpResponse:
+    return _version_action(request, project_id, number, services.version_retry)
+
+
+@require_POST
+def version_reconcile(request: HttpRequest, project_id: int, number: int) -> HttpResponse:
+    form = ReconcileForm(request.POST)
+    if not form.is_valid():
+        return HttpResponse("Choose to submit again or cancel.", status=400)
+    resubmit = form.cleaned_data["decision"] == "resubmit"
+
+    def decide(*, version, membership):
+        services.version_reconcile(version=version, membership=membership, resubmit=resubmit)
+
+    return _version_action(request, project_id, number, decide)
+
+
+# Live updates: the same fragments go over the websocket and, when it is
+# down, to the polling fallback.
+
+
+def _attach_progress(versions: list[Version]) -> None:
+    typical = services.typical_durations(versions)
+    for v in versions:
+        key = (v.engine, v.model, v.resolution, v.duration_seconds)
+        v.progress_view = services.progress_view(v, typical_seconds=typical.get(key))
+
+
+def render_updates(
+    *,
+    project: Project,
+    membership: Membership,
+    since: int | None = None,
+    version_ids=(),
+    kind: str = "state",
+    seq: int | None = None,
+) -> str:
+    """Out-of-band fragments for versions changed since an event number (or
+    the given ones), numbered with the event (or the project's latest)."""
+    project_seq = Project.objects.values_list("event_seq", flat=True).get(pk=project.pk)
+    versions = Version.objects.filter(project=project).select_related("author")
+    if since is not None:
+        versions = versions.filter(event_seq__gt=since) | versions.filter(
+            status__in=Version.Status.unfinished()
+        )
+    else:
+        versions = versions.filter(pk__in=list(version_ids))
+    versions = list(versions.order_by("number"))
+    _attach_progress(versions)
+    include_tree = kind == "created" or since is not None
+    context = {
+        "project": project,
+        "membership": membership,
+        "versions": versions,
+        "event_seq": project_seq if seq is None else seq,
+        "include_media": kind != "progress",
+        "changed_nodes": [services.TreeNode(version=v, children=[], depth=0) for v in versions],
+    }
+    if include_tree:
+        all_versions = list(project.versions.for_tree())
+        _attach_progress(all_versions)
+        context["nodes"] = services.flatten_tree(services.version_tree(all_versions))
+        context["include_tree"] = True
+    return render_to_string("projects/project_detail.html#updates", context)
+
+
+@require_GET
+def project_updates(request: HttpRequest, project_id: int) -> HttpResponse:
+    project, membership = services.project_for_user(user=request.user, project_id=project_id)
+    try:
+        since = int(request.GET.get("since", "0"))
+    except ValueError:
+        since = 0
+    return HttpResponse(render_updates(project=project, membership=membership, since=since))
+
+
+# Media: members only, with Range so players can seek.
+
+
+@require_GET
+def version_media(request: HttpRequest, project_id: int, number: int, what: str) -> HttpResponse:
+    version, _ = services.version_for_user(user=request.user, project_id=project_id, number=number)
+    field = version.video if what == "video" else version.poster
+    if not field:
+        raise Http404("This version has no video yet.")
+    slug = "".join(c if c.isalnum() else "-" for c in version.project.title)[:40].strip("-")
+    if what == "video":
+        return ranged_file_response(
+            request,
+            field,
+            content_type="video/mp4",
+            filename=f"{slug or 'video'}-v{version.number}.mp4",
+            as_attachment="download" in request.GET,
+        )
+    return ranged_file_response(
+        request, field, content_type="image/jpeg", filename=f"v{version.number}.jpg"
+    )
+
+
+@require_GET
+def asset_media(request: HttpRequest, project_id: int, asset_id: int) -> HttpResponse:
+    project, _ = services.project_for_user(user=request.user, project_id=project_id)
+    try:
+        asset = Asset.objects.get(project=project, pk=asset_id)
+    except Asset.DoesNotExist as error:
+        raise Http404("No such file.") from error
+    return ranged_file_response(
+        request, asset.file, content_type=asset.mime_type, filename=asset.original_name or "asset"
+    )
+

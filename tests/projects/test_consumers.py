@@ -1,0 +1,123 @@
+import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.db import transaction
+from django.test import Client
+
+from projects import services
+from projects.models import Membership, Version
+from studio.asgi import application
+from tests.factories import MembershipFactory, ProjectFactory, VersionFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@sync_to_async
+def session_cookie(user) -> bytes:
+    client = Client()
+    client.force_login(user)
+    return f"sessionid={client.cookies['sessionid'].value}".encode()
+
+
+async def connect_as(user, project, *, origin="http://testserver", since=0):
+    headers = [(b"origin", origin.encode())]
+    if user is not None:
+        headers.append((b"cookie", await session_cookie(user)))
+    return WebsocketCommunicator(application, f"/ws/projects/{project.pk}/?since={since}", headers)
+
+
+@sync_to_async
+def setup_project():
+    member = MembershipFactory(role=Membership.Role.OWNER)
+    project = ProjectFactory(workspace=member.workspace)
+    return member, project
+
+
+async def test_connect_sends_a_snapshot_of_unfinished_versions(db):
+    member, project = await setup_project()
+    running = await sync_to_async(VersionFactory)(
+        project=project, number=1, status=Version.Status.GENERATING, progress=0.4
+    )
+    await sync_to_async(VersionFactory)(project=project, number=2, status=Version.Status.READY)
+    communicator = await connect_as(member.user, project)
+    connected, _ = await communicator.connect()
+    assert connected
+    snapshot = await communicator.receive_from(timeout=5)
+    assert f'id="status-{running.pk}"' in snapshot
+    assert 'value="40"' in snapshot
+    assert 'id="version-tree"' in snapshot
+    await communicator.disconnect()
+
+
+async def test_outsiders_and_anonymous_users_are_refused(db):
+    _, project = await setup_project()
+    outsider = await sync_to_async(MembershipFactory)()
+    for user in (outsider.user, None):
+        communicator = await connect_as(user, project)
+        connected, _ = await communicator.connect()
+        assert not connected
+        await communicator.disconnect()
+
+
+async def test_foreign_origins_are_refused(db):
+    member, project = await setup_project()
+    communicator = await connect_as(member.user, project, origin="http://evil.example")
+    connected, _ = await communicator.connect()
+    assert not connected
+    await communicator.disconnect()
+
+
+async def test_events_go_out_after_the_transaction_commits(db):
+    member, project = await setup_project()
+    communicator = await connect_as(member.user, project)
+    assert (await communicator.connect())[0]
+    await communicator.receive_from(timeout=5)
+
+    def create_in_a_transaction():
+        with transaction.atomic():
+            version = services.version_create(
+                project=project,
+                membership=member,
+                author=member.user,
+                kind=Version.Kind.TEXT_TO_VIDEO,
+                prompt="A lighthouse at dusk",
+                aspect_ratio="16:9",
+                resolution="480p",
+                duration_seconds=3,
+                engine="local",
+            )
+            assert async_to_sync(communicator.receive_nothing)(timeout=0.3)
+        return version
+
+    version = await sync_to_async(create_in_a_transaction)()
+    message = await communicator.receive_from(timeout=5)
+    assert f'id="node-{version.pk}"' in message
+    assert 'data-seq="1"' in message
+    await communicator.disconnect()
+
+
+async def test_a_socket_closes_when_its_user_logs_out(db):
+    member, project = await setup_project()
+    communicator = await connect_as(member.user, project)
+    assert (await communicator.connect())[0]
+    await communicator.receive_from(timeout=5)
+    await sync_to_async(services.session_ended)(user_id=member.user.pk)
+    output = await communicator.receive_output(timeout=5)
+    assert output["type"] == "websocket.close"
+
+
+async def test_asking_since_a_number_resends_what_changed(db):
+    member, project = await setup_project()
+    finished = await sync_to_async(VersionFactory)(
+        project=project, number=1, status=Version.Status.FAILED, event_seq=4,
+        error_message="Rate limited",
+    )
+    communicator = await connect_as(member.user, project, since=10)
+    assert (await communicator.connect())[0]
+    snapshot = await communicator.receive_from(timeout=5)
+    assert f'id="status-{finished.pk}"' not in snapshot
+    await communicator.send_json_to({"since": 3})
+    catch_up = await communicator.receive_from(timeout=5)
+    assert f'id="status-{finished.pk}"' in catch_up
+    assert "Rate limited" in catch_up
+    await communicator.disconnect()
