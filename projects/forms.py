@@ -5,7 +5,7 @@ from django.conf import settings
 from django.contrib.auth.forms import UserCreationForm
 
 from projects.media import MediaError, NormalisedImage, normalise_image
-from projects.models import Project, Version
+from projects.models import Project, Version, Workspace
 from projects.services import TASK_TEMPLATES, prompt_from_fields
 from studio.engines import engine_names, get_engine
 from studio.engines.base import Capabilities, Task
@@ -37,10 +37,33 @@ class EngineChoicesMixin:
         return get_engine(name).capabilities()
 
 
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, (list, tuple)):
+            return [single(item, initial) for item in data if item]
+        return [single(data, initial)] if data else []
+
+
 class GenerateForm(EngineChoicesMixin, forms.Form):
     class Mode:
         TEXT = "text"
         IMAGE = "image"
+        REFERENCE = "reference"
+
+    MODES = {
+        Mode.TEXT: ("From a prompt", Task.TEXT_TO_VIDEO),
+        Mode.IMAGE: ("From a still", Task.IMAGE_TO_VIDEO),
+        Mode.REFERENCE: ("From references", Task.REFERENCE_TO_VIDEO),
+    }
 
     mode = forms.ChoiceField(
         choices=[(Mode.TEXT, "From a prompt"), (Mode.IMAGE, "From a still")],
@@ -68,15 +91,36 @@ class GenerateForm(EngineChoicesMixin, forms.Form):
         label="Still (JPEG, PNG or WebP)",
         widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
     )
+    references = MultipleFileField(
+        required=False,
+        label="References (images and clips)",
+        widget=MultipleFileInput(
+            attrs={"accept": "image/jpeg,image/png,image/webp,video/mp4,video/quicktime,video/webm"}
+        ),
+    )
+    confirm_no_minors = forms.BooleanField(
+        required=False, label="I confirm these images do not depict anyone under 18"
+    )
     aspect_ratio = forms.ChoiceField()
     resolution = forms.ChoiceField()
     duration_seconds = forms.TypedChoiceField(coerce=int, label="Duration")
 
-    FIELD_NAMES = ("subject", "action", "camera", "scene", "lighting", "style", "preserve", "exclude")
+    FIELD_NAMES = (
+        "subject",
+        "action",
+        "camera",
+        "scene",
+        "lighting",
+        "style",
+        "preserve",
+        "exclude",
+    )
 
     def __init__(self, *args, project: Project, **kwargs):
         super().__init__(*args, **kwargs)
-        default_engine = project.default_engine if project.default_engine in engine_names() else None
+        default_engine = (
+            project.default_engine if project.default_engine in engine_names() else None
+        )
         self.capabilities = self.engine_from_data(
             self.data if self.is_bound else self.initial,
             default_engine or settings.STUDIO_DEFAULT_ENGINE,
@@ -94,14 +138,18 @@ class GenerateForm(EngineChoicesMixin, forms.Form):
             else caps.aspect_ratios[0]
         )
         self.fields["resolution"].choices = [(r, r) for r in caps.resolutions]
-        self.fields["resolution"].initial = "720p" if "720p" in caps.resolutions else caps.resolutions[0]
+        self.fields["resolution"].initial = (
+            "720p" if "720p" in caps.resolutions else caps.resolutions[0]
+        )
         self.fields["duration_seconds"].choices = [(d, f"{d} s") for d in caps.durations]
         self.fields["duration_seconds"].initial = 5 if 5 in caps.durations else caps.min_duration
         self.fields["duration_seconds"].error_messages["invalid_choice"] = (
             f"Duration must be {caps.min_duration} to {caps.max_duration} seconds."
         )
-        if Task.IMAGE_TO_VIDEO not in caps.tasks:
-            self.fields["mode"].choices = [(self.Mode.TEXT, "From a prompt")]
+        self.fields["mode"].choices = [
+            (mode, label) for mode, (label, task) in self.MODES.items() if task in caps.tasks
+        ]
+        self.asks_about_minors = project.workspace.restricts_minors_and_uploaded_video
         self.normalised_image: NormalisedImage | None = None
 
     def clean_image(self):
@@ -121,16 +169,37 @@ class GenerateForm(EngineChoicesMixin, forms.Form):
             if not assembled:
                 self.add_error("prompt", "Write a prompt, or fill in at least the subject.")
             cleaned["prompt"] = assembled
-        if cleaned.get("mode") == self.Mode.IMAGE and not cleaned.get("image") and "image" not in self.errors:
+        if (
+            cleaned.get("mode") == self.Mode.IMAGE
+            and not cleaned.get("image")
+            and "image" not in self.errors
+        ):
             self.add_error("image", "Choose a still to animate.")
         cleaned["prompt_fields"] = fields
         return cleaned
 
     @property
     def kind(self) -> str:
-        if self.cleaned_data.get("mode") == self.Mode.IMAGE:
-            return Version.Kind.IMAGE_TO_VIDEO
-        return Version.Kind.TEXT_TO_VIDEO
+        return Version.Kind(self.MODES[self.cleaned_data["mode"]][1])
+
+
+class UploadForm(forms.Form):
+    clip = forms.FileField(
+        label="Clip (MP4, MOV or WebM)",
+        widget=forms.ClearableFileInput(attrs={"accept": "video/mp4,video/quicktime,video/webm"}),
+        error_messages={"required": "Choose a clip to upload."},
+    )
+
+
+class WorkspaceForm(forms.ModelForm):
+    class Meta:
+        model = Workspace
+        fields = ["name", "region"]
+        help_texts = {
+            "region": "Where your team works. The model's policies differ by region: in the "
+            "EEA, Switzerland and the UK it cannot edit uploaded videos, and images must not "
+            "depict minors."
+        }
 
 
 class EditForm(EngineChoicesMixin, forms.Form):
@@ -148,8 +217,12 @@ class EditForm(EngineChoicesMixin, forms.Form):
 
     def __init__(self, *args, parent: Version, **kwargs):
         super().__init__(*args, **kwargs)
-        initial_engine = parent.engine if parent.engine in engine_names() else settings.STUDIO_DEFAULT_ENGINE
-        self.capabilities = self.engine_from_data(self.data if self.is_bound else None, initial_engine)
+        initial_engine = (
+            parent.engine if parent.engine in engine_names() else settings.STUDIO_DEFAULT_ENGINE
+        )
+        self.capabilities = self.engine_from_data(
+            self.data if self.is_bound else None, initial_engine
+        )
         self.fields["engine"].choices = [
             (name, label)
             for name, label in _engine_choices()

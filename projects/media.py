@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import re
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -73,9 +73,7 @@ def normalise_image(upload: UploadedFile) -> NormalisedImage:
         raise MediaError("This file is not an image we can read (JPEG, PNG or WebP).") from error
 
     image = _fit_sides(image)
-    has_alpha = image.mode in {"RGBA", "LA"} or (
-        image.mode == "P" and "transparency" in image.info
-    )
+    has_alpha = image.mode in {"RGBA", "LA"} or (image.mode == "P" and "transparency" in image.info)
     buffer = io.BytesIO()
     if has_alpha:
         image = image.convert("RGBA")
@@ -144,6 +142,110 @@ def probe_video(path: Path | str) -> VideoInfo:
             )
     except av.FFmpegError as error:
         raise MediaError("The file is not a video we can read.") from error
+
+
+# Containers we accept, recognised by their first bytes, and the demuxer each
+# is opened with. Forcing the demuxer keeps ffmpeg from treating an upload as
+# a playlist or concat script that would make it read other files.
+VIDEO_CONTAINERS = {"mp4": "mov", "mov": "mov", "webm": "matroska"}
+
+
+def sniff_video_container(head: bytes) -> str | None:
+    if len(head) >= 12 and head[4:8] in {b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip"}:
+        return "mov" if head[8:10] == b"qt" else "mp4"
+    if head.startswith(b"\x1a\x45\xdf\xa3"):
+        return "webm"
+    return None
+
+
+def check_video_file(path: Path | str, *, size: int) -> VideoInfo:
+    """Check an uploaded clip by content and bounds, without following any
+    reference out of the file."""
+    if size == 0:
+        raise MediaError("The file is empty.")
+    if size > settings.STUDIO_MAX_VIDEO_BYTES:
+        raise MediaError(
+            f"The video is larger than {settings.STUDIO_MAX_VIDEO_BYTES // (1024 * 1024)} MB."
+        )
+    with open(path, "rb") as handle:
+        container_kind = sniff_video_container(handle.read(16))
+    if container_kind is None:
+        raise MediaError("Upload an MP4, MOV or WebM video.")
+    try:
+        with av.open(
+            str(path),
+            format=VIDEO_CONTAINERS[container_kind],
+            options={"protocol_whitelist": "file"},
+        ) as container:
+            if len(container.streams) > 4:
+                raise MediaError("The video has more streams than a clip should (at most 4).")
+            if not container.streams.video:
+                raise MediaError("The file has no video stream.")
+    except av.FFmpegError as error:
+        raise MediaError("The file is not a video we can read.") from error
+    info = probe_video(path)
+    if max(info.width, info.height) > settings.STUDIO_MAX_VIDEO_SIDE:
+        raise MediaError(
+            f"The video is {info.width}×{info.height}; the limit is "
+            f"{settings.STUDIO_MAX_VIDEO_SIDE} pixels on a side."
+        )
+    if info.duration_seconds > settings.STUDIO_MAX_VIDEO_SECONDS:
+        raise MediaError(
+            f"The video is {info.duration_seconds:.0f} s long; the limit is "
+            f"{settings.STUDIO_MAX_VIDEO_SECONDS} s."
+        )
+    if info.duration_seconds <= 0 or info.width == 0:
+        raise MediaError("The video has no frames we can read.")
+    return info
+
+
+def transcode_to_mp4(source: Path | str, destination: Path | str, *, progress=None) -> VideoInfo:
+    """Normalise a clip to what every engine and browser takes: H.264 +
+    AAC in MP4 with faststart, even dimensions, constant frame rate."""
+    info = probe_video(source)
+    width, height = info.width // 2 * 2, info.height // 2 * 2
+    with (
+        av.open(str(source), options={"protocol_whitelist": "file"}) as inp,
+        av.open(str(destination), "w", format="mp4", options={"movflags": "+faststart"}) as out,
+    ):
+        in_video = inp.streams.video[0]
+        in_audio = inp.streams.audio[0] if inp.streams.audio else None
+        rate = Fraction(in_video.average_rate or 24).limit_denominator(1001)
+        video = out.add_stream("libx264", rate=rate)
+        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+        video.options = {"preset": "veryfast", "crf": "21"}
+        audio = resampler = None
+        if in_audio is not None:
+            audio = out.add_stream("aac", rate=48000)
+            audio.layout = "stereo"
+            resampler = av.AudioResampler(format="fltp", layout="stereo", rate=48000)
+        expected = max(info.frame_count, 1)
+        streams = [in_video] + ([in_audio] if in_audio is not None else [])
+        done = 0
+        for frame in inp.decode(*streams):
+            if isinstance(frame, av.VideoFrame):
+                frame = frame.reformat(width=width, height=height, format="yuv420p")
+                frame.pts = done
+                frame.time_base = 1 / rate
+                for packet in video.encode(frame):
+                    out.mux(packet)
+                done += 1
+                if progress is not None:
+                    progress(min(done / expected, 0.99))
+            elif audio is not None:
+                frame.pts = None
+                for resampled in resampler.resample(frame):
+                    for packet in audio.encode(resampled):
+                        out.mux(packet)
+        for packet in video.encode():
+            out.mux(packet)
+        if audio is not None:
+            for resampled in resampler.resample(None):
+                for packet in audio.encode(resampled):
+                    out.mux(packet)
+            for packet in audio.encode():
+                out.mux(packet)
+    return probe_video(destination)
 
 
 def poster_jpeg(path: Path | str, *, at_fraction: float = 0.3) -> bytes:
@@ -228,8 +330,3 @@ def _limited(handle, length: int, chunk_size: int = 256 * 1024):
             yield chunk
     finally:
         handle.close()
-
-
-def ensure_dir(path: Path) -> Path:
-    os.makedirs(path, exist_ok=True)
-    return path

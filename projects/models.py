@@ -37,6 +37,12 @@ class Workspace(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def restricts_minors_and_uploaded_video(self) -> bool:
+        """The model's policy in the EEA, Switzerland and the UK: no editing
+        of uploaded videos, and no images that depict minors."""
+        return self.region in {self.Region.EEA, self.Region.SWITZERLAND, self.Region.UK}
+
 
 class Membership(models.Model):
     class Role(models.TextChoices):
@@ -63,6 +69,10 @@ class Membership(models.Model):
     @property
     def can_generate(self) -> bool:
         return self.role in {self.Role.OWNER, self.Role.EDITOR}
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role == self.Role.OWNER
 
     @property
     def can_manage_projects(self) -> bool:
@@ -152,6 +162,7 @@ class Version(models.Model):
     class Kind(models.TextChoices):
         TEXT_TO_VIDEO = "text_to_video", "Text to video"
         IMAGE_TO_VIDEO = "image_to_video", "Image to video"
+        REFERENCE_TO_VIDEO = "reference_to_video", "Reference to video"
         EDIT = "edit", "Edit"
         UPLOAD = "upload", "Upload"
 
@@ -181,7 +192,7 @@ class Version(models.Model):
         "self", on_delete=models.CASCADE, null=True, blank=True, related_name="children"
     )
     number = models.PositiveIntegerField()
-    kind = models.CharField(max_length=16, choices=Kind)
+    kind = models.CharField(max_length=24, choices=Kind)
 
     # What was asked: the prompt sent to the engine, what the user typed for an
     # edit, and the composer's structured fields.
@@ -229,6 +240,9 @@ class Version(models.Model):
     video_duration = models.FloatField(null=True, blank=True)
     video_bytes = models.PositiveBigIntegerField(null=True, blank=True)
     has_audio = models.BooleanField(default=False)
+    # The video's handle at the engine once uploaded for an edit (Files API).
+    video_remote_uri = models.CharField(max_length=500, blank=True)
+    video_remote_expires_at = models.DateTimeField(null=True, blank=True)
 
     usage = models.JSONField(default=dict, blank=True)
     cost_estimate = models.DecimalField(max_digits=10, decimal_places=4, default=0)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import logging
 import random
-import threading
-import time
 import shutil
 import tempfile
+import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -21,6 +21,7 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import av
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
@@ -32,7 +33,16 @@ from django.db.models import Avg, DurationField, ExpressionWrapper, F, Q, Sum
 from django.http import Http404
 from django.utils import timezone
 
-from projects.media import normalise_image, poster_jpeg, probe_video
+from projects.media import (
+    MediaError,
+    check_video_file,
+    normalise_image,
+    poster_jpeg,
+    probe_video,
+    sha256_file,
+    sniff_video_container,
+    transcode_to_mp4,
+)
 from projects.models import Asset, Membership, Project, Version, Workspace
 from studio.engines import get_engine
 from studio.engines.base import (
@@ -64,7 +74,7 @@ class StudioError(Exception):
         self.field = field
 
 
-class LeaseLost(Exception):  # noqa: N818
+class LeaseLost(Exception):
     """This worker no longer owns the version: it was cancelled, or another
     worker took it over. Stop without writing anything."""
 
@@ -307,10 +317,27 @@ def validate_generation_choices(
 # Assets.
 
 
+MINOR_POLICY_MESSAGE = (
+    "In the EEA, Switzerland and the UK the model may not be given images that depict "
+    "minors: confirm this image does not show anyone under 18."
+)
+UPLOADED_VIDEO_POLICY_MESSAGE = (
+    "In the EEA, Switzerland and the UK Gemini cannot edit uploaded videos (it can edit "
+    "the videos it made). Choose the local engine for this edit."
+)
+
+
 def asset_create_image(
-    *, project: Project, membership: Membership, user: AbstractBaseUser, upload: UploadedFile
+    *,
+    project: Project,
+    membership: Membership,
+    user: AbstractBaseUser,
+    upload: UploadedFile,
+    confirmed_no_minors: bool = False,
 ) -> Asset:
     require_role(membership, generate=True)
+    if project.workspace.restricts_minors_and_uploaded_video and not confirmed_no_minors:
+        raise StudioError(MINOR_POLICY_MESSAGE, field="confirm_no_minors")
     image = normalise_image(upload)
     asset = Asset(
         project=project,
@@ -323,9 +350,105 @@ def asset_create_image(
         sha256=image.sha256,
         uploaded_by=user,
     )
-    asset.file.save(f"{image.sha256[:16]}.{image.extension}", ContentFile(image.content), save=False)
+    asset.file.save(
+        f"{image.sha256[:16]}.{image.extension}", ContentFile(image.content), save=False
+    )
     asset.save()
     return asset
+
+
+def asset_create_video(
+    *, project: Project, membership: Membership, user: AbstractBaseUser, upload: UploadedFile
+) -> Asset:
+    """Store an uploaded clip once its content and bounds are checked."""
+    require_role(membership, generate=True)
+    with _upload_on_disk(upload) as path:
+        info = check_video_file(path, size=upload.size)
+        digest = sha256_file(path)
+        asset = Asset(
+            project=project,
+            kind=Asset.Kind.VIDEO,
+            original_name=(upload.name or "")[:255],
+            mime_type="video/webm" if sniff_video_container(_head(path)) == "webm" else "video/mp4",
+            size_bytes=upload.size,
+            width=info.width,
+            height=info.height,
+            duration_seconds=info.duration_seconds,
+            codec=info.video_codec,
+            sha256=digest,
+            uploaded_by=user,
+        )
+        extension = "webm" if asset.mime_type == "video/webm" else "mp4"
+        with open(path, "rb") as handle:
+            asset.file.save(f"{digest[:16]}.{extension}", File(handle), save=False)
+    asset.save()
+    return asset
+
+
+def _head(path: Path) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read(16)
+
+
+@contextmanager
+def _upload_on_disk(upload: UploadedFile) -> Iterator[Path]:
+    if hasattr(upload, "temporary_file_path"):
+        yield Path(upload.temporary_file_path())
+        return
+    with tempfile.NamedTemporaryFile(prefix="studio-upload-") as handle:
+        upload.seek(0)
+        shutil.copyfileobj(upload, handle)
+        handle.flush()
+        yield Path(handle.name)
+
+
+def version_create_upload(
+    *, project: Project, membership: Membership, author: AbstractBaseUser, upload: UploadedFile
+) -> Version:
+    """An uploaded clip becomes a root version; it is normalised to MP4 by a
+    task before anything edits it."""
+    from projects.tasks import advance_generation
+
+    with transaction.atomic():
+        asset = asset_create_video(
+            project=project, membership=membership, user=author, upload=upload
+        )
+        version = Version.objects.create(
+            project=project,
+            number=_next_version_number(project),
+            kind=Version.Kind.UPLOAD,
+            prompt=f"Uploaded clip “{asset.original_name or 'video'}”",
+            aspect_ratio=nearest_aspect_ratio(asset.width, asset.height),
+            resolution=nearest_resolution(asset.width, asset.height),
+            duration_seconds=min(max(round(asset.duration_seconds or 1), 1), 60),
+            engine=UPLOAD_ENGINE,
+            model="",
+            author=author,
+        )
+        version.input_assets.set([asset])
+        advance_generation.enqueue(version.pk)
+        sweeper_ensure()
+        _record_event(version, kind="created")
+    return version
+
+
+# Uploaded clips are imported by the studio itself, not made by an engine.
+UPLOAD_ENGINE = "upload"
+
+
+def nearest_aspect_ratio(width: int, height: int) -> str:
+    ratio = width / height
+    return min(("16:9", "9:16", "1:1"), key=lambda r: abs(_ratio(r) - ratio))
+
+
+def _ratio(aspect_ratio: str) -> float:
+    w, h = aspect_ratio.split(":")
+    return int(w) / int(h)
+
+
+def nearest_resolution(width: int, height: int) -> str:
+    short = min(width, height)
+    return min(("480p", "720p", "1080p"), key=lambda r: abs(int(r[:-1]) - short))
 
 
 # Creating versions.
@@ -395,6 +518,21 @@ def version_create(
         raise StudioError(
             f"{capabilities.label} takes at most {capabilities.max_images} images.", field="image"
         )
+    videos = [a for a in assets if a.kind == Asset.Kind.VIDEO]
+    if len(videos) > capabilities.max_videos:
+        raise StudioError(
+            f"{capabilities.label} takes at most {capabilities.max_videos} videos.",
+            field="references",
+        )
+    if kind == Version.Kind.REFERENCE_TO_VIDEO and not assets:
+        raise StudioError("Add the images or clips to use as references.", field="references")
+    if (
+        kind == Version.Kind.EDIT
+        and parent.kind == Version.Kind.UPLOAD
+        and capabilities.paid
+        and project.workspace.restricts_minors_and_uploaded_video
+    ):
+        raise StudioError(UPLOADED_VIDEO_POLICY_MESSAGE, field="engine")
     if kind == Version.Kind.EDIT and engine == "local":
         _check_local_instruction(prompt)
 
@@ -537,6 +675,12 @@ def generation_advance(*, version_id: int) -> None:
     version = version_claim(version_id=version_id)
     if version is None:
         return
+    if version.kind == Version.Kind.UPLOAD:
+        try:
+            _import_upload(version)
+        except LeaseLost:
+            logger.info("v%s of project %s: import stopped", version.number, version.project_id)
+        return
     engine = get_engine(version.engine)
     try:
         match version.status:
@@ -610,9 +754,14 @@ def _submitted(version: Version, engine, submission: Submission) -> None:
             engine.cancel(submission.interaction_id)
         raise
     for upload in submission.uploads:
-        Asset.objects.filter(pk=upload.key, project_id=version.project_id).update(
-            remote_uri=upload.uri, remote_expires_at=upload.expires_at
+        kind, _, pk = upload.key.partition("-")
+        model = Version if kind == "version" else Asset
+        fields = (
+            {"video_remote_uri": upload.uri, "video_remote_expires_at": upload.expires_at}
+            if model is Version
+            else {"remote_uri": upload.uri, "remote_expires_at": upload.expires_at}
         )
+        model.objects.filter(pk=pk, project_id=version.project_id).update(**fields)
 
 
 def _resume_submitting(version: Version, engine) -> None:
@@ -658,9 +807,7 @@ class _ProgressReporter:
         if fraction == self.last_fraction:
             return
         self.last_written, self.last_fraction = now, fraction
-        version_write(
-            self.version, expect=self.version.status, event="progress", progress=fraction
-        )
+        version_write(self.version, expect=self.version.status, event="progress", progress=fraction)
 
 
 def _poll(version: Version, engine) -> None:
@@ -708,8 +855,6 @@ def _save_output(version: Version, engine, output: VideoOutput, *, usage) -> Non
     """Copy the video into our own storage before calling it ready: engine
     URIs and uploads expire."""
     workdir = Path(tempfile.mkdtemp(prefix="studio-save-"))
-    storage = Version._meta.get_field("video").storage
-    saved: list[str] = []
     try:
         fetched = workdir / "fetched.mp4"
         try:
@@ -720,17 +865,33 @@ def _save_output(version: Version, engine, output: VideoOutput, *, usage) -> Non
         final = fetched
         if version.aspect_ratio in engine.capabilities().reframed_aspect_ratios:
             final = _reframe_locally(fetched, workdir / "reframed.mp4", version.aspect_ratio)
+        _store_video(version, final, usage=usage)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _store_video(version: Version, final: Path, *, usage) -> None:
+    """Probe the finished MP4, keep it and its poster in our storage and mark
+    the version ready; if this worker lost the version meanwhile, nothing
+    it stored is kept."""
+    storage = Version._meta.get_field("video").storage
+    saved: list[str] = []
+    try:
         try:
             info = probe_video(final)
             poster = poster_jpeg(final)
         except Exception as error:
             _engine_failed(
                 version,
-                EngineError(ErrorKind.UNAVAILABLE, f"The engine's video could not be read: {error}"),
+                EngineError(
+                    ErrorKind.UNAVAILABLE, f"The engine's video could not be read: {error}"
+                ),
                 expect=Version.Status.SAVING,
             )
             return
-        stem = f"versions/p{version.project_id}/v{version.number}-a{version.attempt}-{version.fence}"
+        stem = (
+            f"versions/p{version.project_id}/v{version.number}-a{version.attempt}-{version.fence}"
+        )
         with open(final, "rb") as handle:
             video_name = storage.save(f"{stem}.mp4", File(handle))
         saved.append(video_name)
@@ -768,6 +929,39 @@ def _save_output(version: Version, engine, output: VideoOutput, *, usage) -> Non
         for name in saved:
             with suppress(OSError):
                 storage.delete(name)
+
+
+def _import_upload(version: Version) -> None:
+    """Normalise an uploaded clip into the version's MP4 and poster."""
+    if version.status == Version.Status.QUEUED:
+        version_write(
+            version,
+            expect=Version.Status.QUEUED,
+            status=Version.Status.SAVING,
+            submitted_at=_now(),
+            progress=0.0,
+        )
+    asset = version.input_assets.get()
+    workdir = Path(tempfile.mkdtemp(prefix="studio-import-"))
+    try:
+        normalised = workdir / "normalised.mp4"
+        try:
+            transcode_to_mp4(
+                _local_path(asset.file, workdir), normalised, progress=_ProgressReporter(version)
+            )
+        except (MediaError, av.FFmpegError) as error:
+            version_write(
+                version,
+                expect=Version.Status.SAVING,
+                status=Version.Status.FAILED,
+                lease_until=None,
+                error_kind=ErrorKind.INVALID_INPUT,
+                error_message=f"The clip could not be converted: {error}",
+                finished_at=_now(),
+            )
+            return
+        _store_video(version, normalised, usage=None)
+    finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -785,7 +979,10 @@ POLL_AGAIN_KINDS = {ErrorKind.UNAVAILABLE, ErrorKind.TIMED_OUT, ErrorKind.RATE_L
 def _engine_failed(version: Version, error: EngineError, *, expect: str) -> None:
     from projects.tasks import advance_generation
 
-    if error.kind.is_transient and version.transient_failures < settings.STUDIO_MAX_TRANSIENT_RETRIES:
+    if (
+        error.kind.is_transient
+        and version.transient_failures < settings.STUDIO_MAX_TRANSIENT_RETRIES
+    ):
         delay = error.retry_after
         if delay is None:
             delay = min(300.0, 2.0 * 2**version.transient_failures) * random.uniform(0.5, 1.5)
@@ -830,7 +1027,7 @@ def _generation_request(version: Version) -> Iterator[GenerationRequest]:
         images, videos = [], []
         for asset in version.input_assets.all():
             media = InputMedia(
-                key=str(asset.pk),
+                key=f"asset-{asset.pk}",
                 kind=asset.kind,
                 path=_local_path(asset.file, Path(workdir)),
                 mime_type=asset.mime_type,
@@ -840,13 +1037,17 @@ def _generation_request(version: Version) -> Iterator[GenerationRequest]:
             (images if asset.kind == Asset.Kind.IMAGE else videos).append(media)
         parent_video = None
         if version.parent_id:
-            parent = Version.objects.only("video", "pk").get(pk=version.parent_id)
+            parent = Version.objects.only(
+                "pk", "video", "video_remote_uri", "video_remote_expires_at"
+            ).get(pk=version.parent_id)
             if parent.video:
                 parent_video = InputMedia(
                     key=f"version-{parent.pk}",
                     kind="video",
                     path=_local_path(parent.video, Path(workdir)),
                     mime_type="video/mp4",
+                    remote_uri=parent.video_remote_uri,
+                    remote_expires_at=parent.video_remote_expires_at,
                 )
         yield GenerationRequest(
             task=Task(version.kind),
@@ -916,7 +1117,9 @@ def version_retry(*, version: Version, membership: Membership) -> None:
 
     require_role(membership, generate=True)
     if not version.can_retry:
-        raise StudioError(f"{version.label} is {version.get_status_display().lower()}; it cannot be retried.")
+        raise StudioError(
+            f"{version.label} is {version.get_status_display().lower()}; it cannot be retried."
+        )
     poll_again = bool(version.interaction_id) and version.error_kind in POLL_AGAIN_KINDS
     fields = {
         "status": Version.Status.GENERATING if poll_again else Version.Status.QUEUED,
@@ -1102,13 +1305,17 @@ def progress_view(version: Version, *, typical_seconds: float | None = None) -> 
             eta = elapsed / version.progress * (1 - version.progress)
         elif typical_seconds:
             eta = max(typical_seconds - elapsed, 0)
-    return ProgressView(phase=phase, percent=percent, eta_seconds=None if eta is None else round(eta))
+    return ProgressView(
+        phase=phase, percent=percent, eta_seconds=None if eta is None else round(eta)
+    )
 
 
 def typical_durations(versions: Iterable[Version]) -> dict[tuple[str, str, str, int], float]:
     """Average seconds from submission to ready, for each (engine, model,
     resolution, duration) among the given unfinished versions: one query."""
-    keys = {(v.engine, v.model, v.resolution, v.duration_seconds) for v in versions if v.is_unfinished}
+    keys = {
+        (v.engine, v.model, v.resolution, v.duration_seconds) for v in versions if v.is_unfinished
+    }
     if not keys:
         return {}
     condition = Q()
@@ -1119,7 +1326,9 @@ def typical_durations(versions: Iterable[Version]) -> dict[tuple[str, str, str, 
         .values("engine", "model", "resolution", "duration_seconds")
         .annotate(
             average=Avg(
-                ExpressionWrapper(F("finished_at") - F("submitted_at"), output_field=DurationField())
+                ExpressionWrapper(
+                    F("finished_at") - F("submitted_at"), output_field=DurationField()
+                )
             )
         )
     )

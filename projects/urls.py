@@ -9,6 +9,13 @@ urlpatterns = [
     path("projects/<int:project_id>/rename/", views.project_rename, name="project_rename"),
     path("projects/<int:project_id>/delete/", views.project_delete, name="project_delete"),
     path("projects/<int:project_id>/composer/", views.composer, name="composer"),
+    path("projects/<int:project_id>/estimate/", views.cost_estimate, name="cost_estimate"),
+    path("projects/<int:project_id>/upload/", views.version_upload, name="version_upload"),
+    path(
+        "workspaces/<int:workspace_id>/settings/",
+        views.workspace_settings,
+        name="workspace_settings",
+    ),
     path("projects/<int:project_id>/generate/", views.version_generate, name="version_generate"),
     path("projects/<int:project_id>/updates/", views.project_updates, name="project_updates"),
     path(

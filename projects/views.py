@@ -12,8 +12,16 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseLocation
 
 from projects import services
-from projects.forms import EditForm, GenerateForm, ProjectForm, ReconcileForm, SignupForm
-from projects.media import ranged_file_response
+from projects.forms import (
+    EditForm,
+    GenerateForm,
+    ProjectForm,
+    ReconcileForm,
+    SignupForm,
+    UploadForm,
+    WorkspaceForm,
+)
+from projects.media import MediaError, ranged_file_response, sniff_video_container
 from projects.models import Asset, Membership, Project, Version
 from projects.services import StudioError
 
@@ -45,9 +53,9 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 def _memberships(request: HttpRequest) -> list[Membership]:
     return list(
-        Membership.objects.filter(user=request.user).select_related("workspace").order_by(
-            "workspace__name", "workspace_id"
-        )
+        Membership.objects.filter(user=request.user)
+        .select_related("workspace")
+        .order_by("workspace__name", "workspace_id")
     )
 
 
@@ -70,7 +78,9 @@ def project_list(request: HttpRequest) -> HttpResponse:
 def project_create(request: HttpRequest) -> HttpResponse:
     memberships = _memberships(request)
     form = ProjectForm(request.POST)
-    workspace_id = request.POST.get("workspace") or (memberships[0].workspace_id if memberships else 0)
+    workspace_id = request.POST.get("workspace") or (
+        memberships[0].workspace_id if memberships else 0
+    )
     try:
         membership = services.membership_for(user=request.user, workspace_id=int(workspace_id))
     except ValueError as error:
@@ -168,6 +178,7 @@ def _project_page_context(
         "nodes": nodes,
         "selected": selected,
         "generate_form": generate_form or GenerateForm(project=project),
+        "upload_form": UploadForm(),
         "edit_form": edit_form,
         "reconcile_form": ReconcileForm(),
         "event_seq": project.event_seq,
@@ -176,7 +187,9 @@ def _project_page_context(
 
 
 @require_GET
-def project_detail(request: HttpRequest, project_id: int, number: int | None = None) -> HttpResponse:
+def project_detail(
+    request: HttpRequest, project_id: int, number: int | None = None
+) -> HttpResponse:
     project, membership = services.project_for_user(user=request.user, project_id=project_id)
     context = _project_page_context(request, project, membership, number=number)
     if request.htmx and request.htmx.target == "version-panel":
@@ -214,16 +227,7 @@ def version_generate(request: HttpRequest, project_id: int) -> HttpResponse:
         data = form.cleaned_data
         try:
             with transaction.atomic():
-                assets = []
-                if form.kind == Version.Kind.IMAGE_TO_VIDEO:
-                    assets.append(
-                        services.asset_create_image(
-                            project=project,
-                            membership=membership,
-                            user=request.user,
-                            upload=data["image"],
-                        )
-                    )
+                assets = _generation_assets(request, form, project, membership)
                 version = services.version_create(
                     project=project,
                     membership=membership,
@@ -243,6 +247,91 @@ def version_generate(request: HttpRequest, project_id: int) -> HttpResponse:
         else:
             return _redirect(request, version.get_absolute_url())
     return _form_errors(request, project, membership, generate_form=form)
+
+
+def _generation_assets(request, form: GenerateForm, project, membership) -> list[Asset]:
+    """Store the files a generation uses; any refusal undoes them all."""
+    data = form.cleaned_data
+    confirmed = data.get("confirm_no_minors", False)
+    uploads = []
+    if form.kind == Version.Kind.IMAGE_TO_VIDEO:
+        uploads = [data["image"]]
+    elif form.kind == Version.Kind.REFERENCE_TO_VIDEO:
+        uploads = data["references"]
+    assets = []
+    for upload in uploads:
+        upload.seek(0)
+        head = upload.read(16)
+        upload.seek(0)
+        if sniff_video_container(head):
+            assets.append(
+                services.asset_create_video(
+                    project=project, membership=membership, user=request.user, upload=upload
+                )
+            )
+            continue
+        try:
+            assets.append(
+                services.asset_create_image(
+                    project=project,
+                    membership=membership,
+                    user=request.user,
+                    upload=upload,
+                    confirmed_no_minors=confirmed,
+                )
+            )
+        except MediaError as error:
+            name = upload.name or "a file"
+            raise StudioError(f"{name}: {error}", field="references") from error
+    return assets
+
+
+@require_POST
+def version_upload(request: HttpRequest, project_id: int) -> HttpResponse:
+    project, membership = services.project_for_user(user=request.user, project_id=project_id)
+    form = UploadForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            version = services.version_create_upload(
+                project=project,
+                membership=membership,
+                author=request.user,
+                upload=form.cleaned_data["clip"],
+            )
+        except (StudioError, MediaError) as error:
+            form.add_error("clip", getattr(error, "message", str(error)))
+        else:
+            return _redirect(request, version.get_absolute_url())
+    if request.htmx:
+        return TemplateResponse(
+            request,
+            "projects/project_detail.html#upload_form",
+            {"project": project, "membership": membership, "upload_form": form},
+        )
+    context = _project_page_context(request, project, membership)
+    context["upload_form"] = form
+    return TemplateResponse(request, "projects/project_detail.html", context, status=400)
+
+
+@require_GET
+def cost_estimate(request: HttpRequest, project_id: int) -> HttpResponse:
+    """The price of a generation before it is submitted."""
+    project, _ = services.project_for_user(user=request.user, project_id=project_id)
+    form = GenerateForm(request.GET, project=project)
+    try:
+        duration = int(request.GET.get("duration_seconds", "0"))
+    except ValueError:
+        duration = 0
+    estimate = services.cost_estimate(
+        engine=form.capabilities.name,
+        resolution=request.GET.get("resolution", ""),
+        duration_seconds=duration,
+    )
+    return TemplateResponse(
+        request,
+        "projects/project_detail.html#estimate",
+        {"estimate": estimate, "capabilities": form.capabilities},
+    )
 
 
 def _form_errors(request, project, membership, **forms) -> HttpResponse:
@@ -328,6 +417,30 @@ def version_reconcile(request: HttpRequest, project_id: int, number: int) -> Htt
         services.version_reconcile(version=version, membership=membership, resubmit=resubmit)
 
     return _version_action(request, project_id, number, decide)
+
+
+@require_http_methods(["GET", "POST"])
+def workspace_settings(request: HttpRequest, workspace_id: int) -> HttpResponse:
+    membership = services.membership_for(user=request.user, workspace_id=workspace_id)
+    workspace = membership.workspace
+    form = WorkspaceForm(request.POST or None, instance=workspace)
+    status = 200
+    if request.method == "POST":
+        if not membership.is_owner:
+            form.add_error(None, "Only the workspace's owners can change its settings.")
+            status = 403
+        elif form.is_valid():
+            form.save()
+            messages.success(request, "Workspace settings saved.")
+            return redirect("workspace_settings", workspace_id=workspace.pk)
+        else:
+            status = 400
+    return TemplateResponse(
+        request,
+        "projects/workspace_settings.html",
+        {"workspace": workspace, "membership": membership, "form": form},
+        status=status,
+    )
 
 
 # Live updates: the same fragments go over the websocket and, when it is
@@ -422,4 +535,3 @@ def asset_media(request: HttpRequest, project_id: int, asset_id: int) -> HttpRes
     return ranged_file_response(
         request, asset.file, content_type=asset.mime_type, filename=asset.original_name or "asset"
     )
-

@@ -1,10 +1,14 @@
 import os
+import warnings
 
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
 # Django must be set up before the consumers import models.
 django_asgi_app = get_asgi_application()
+# Media files are read a chunk at a time in a worker thread; Django warns
+# about that on every response, which is noise for files of a few megabytes.
+warnings.filterwarnings("ignore", message="StreamingHttpResponse must consume synchronous")
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

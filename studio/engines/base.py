@@ -77,7 +77,7 @@ class EngineError(Exception):
         self.retry_after = retry_after
 
 
-class SubmissionUncertain(Exception):  # noqa: N818
+class SubmissionUncertain(Exception):
     """The paid call may or may not have been accepted (a timeout, a dropped
     connection). Submitting again could pay twice, so the caller must not."""
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 import colorsys
 import contextlib
 import enum
-import functools
 import hashlib
 import json
 import math
@@ -33,10 +32,11 @@ import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 
 import av
 import numpy as np
@@ -259,8 +259,9 @@ def _frame_sample_bounds(index: int, fps: Fraction) -> tuple[int, int]:
 # Text
 
 
-@functools.lru_cache(maxsize=64)
 def _font(size: int) -> ImageFont.FreeTypeFont:
+    # Not cached: loading is cheap, and a FreeType face must not be shared
+    # between threads rendering at the same time.
     font = ImageFont.load_default(size=size)
     assert isinstance(font, ImageFont.FreeTypeFont)
     return font
@@ -376,10 +377,29 @@ def _ease(fraction: float) -> float:
     return 0.5 - 0.5 * math.cos(math.pi * min(1.0, max(0.0, fraction)))
 
 
+def _read_ahead[T](items: Iterator[T]) -> Iterator[T]:
+    """Yield items while the next one is made on a worker thread, so drawing
+    and decoding overlap encoding (Pillow and PyAV release the GIL). One item
+    ahead at most; ``items`` is only ever advanced by one thread at a time."""
+    done = object()
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="local-engine") as pool:
+            pending = pool.submit(next, items, done)
+            while (item := pending.result()) is not done:
+                pending = pool.submit(next, items, done)
+                yield cast(T, item)
+    finally:
+        # After the pool has shut down: nothing else is advancing items now.
+        close = getattr(items, "close", None)
+        if close is not None:
+            close()
+
+
 def _encode_scene(scene: Scene, path: Path, progress: ProgressCallback) -> None:
-    with Mp4Writer(path, scene.width, scene.height) as writer:
-        for index in range(scene.frame_count):
-            writer.write_video(scene.frame(index))
+    frames = _read_ahead(scene.frame(index) for index in range(scene.frame_count))
+    with contextlib.closing(frames), Mp4Writer(path, scene.width, scene.height) as writer:
+        for index, frame in enumerate(frames):
+            writer.write_video(frame)
             start, end = _frame_sample_bounds(index, Fraction(FPS))
             writer.write_audio(scene.audio(start, end - start))
             progress((index + 1) / scene.frame_count)
@@ -412,7 +432,7 @@ _PALETTES: tuple[tuple[tuple[str, ...], Palette], ...] = (
     ),
     (
         ("snow", "winter", "ice", "frost", "arctic"),
-        Palette("winter", (150, 184, 220), (236, 244, 252), (90, 140, 200)),
+        Palette("winter", (70, 108, 160), (196, 218, 240), (255, 255, 255)),
     ),
     (
         ("space", "galaxy", "star", "stars", "cosmic", "planet", "nebula"),
@@ -730,7 +750,8 @@ class TextOverlay:
         what = "subtitle" if self.subtitle else "text"
         when = ""
         if self.start != 0 or self.end is not None:
-            when = f" {_describe_range(self.start, self.end)}"
+            span = _describe_range(self.start, self.end)
+            when = f" (for {span})" if span.startswith("the ") else f" ({span})"
         return f'added {what} "{self.text}" at the {self.position}{when}'
 
 
@@ -743,7 +764,11 @@ class Trim:
     end: float | None = None
 
     def describe(self) -> str:
-        return f"trimmed to {_describe_range(self.start, self.end)}"
+        if self.start == 0 and self.end is not None and self.end < 0:
+            return f"cut the last {-self.end:g} s"
+        if self.start > 0 and self.end is None:
+            return f"cut the first {self.start:g} s"
+        return f"kept {_describe_range(self.start, self.end)}"
 
 
 @dataclass(frozen=True)
@@ -799,16 +824,17 @@ UNDERSTOOD_EDITS = (
 )
 
 
-def _format_seconds(value: float) -> str:
-    return f"{value:g} s" if value >= 0 else f"{-value:g} s before the end"
-
-
 def _describe_range(start: float, end: float | None) -> str:
+    if start < 0 and end is None:
+        return f"the last {-start:g} s"
+    if start == 0 and end is not None and end > 0:
+        return f"the first {end:g} s"
+    begin = f"{start:g} s" if start >= 0 else f"{-start:g} s before the end"
     if end is None:
-        return f"from {_format_seconds(start)} to the end"
-    if end < 0:
-        return f"from {_format_seconds(start)} to {_format_seconds(end)}"
-    return f"{start:g}-{end:g} s" if start >= 0 else f"from {_format_seconds(start)} to {end:g} s"
+        return f"from {begin} to the end"
+    return (
+        f"from {begin} to {end:g} s" if end >= 0 else f"from {begin} to {-end:g} s before the end"
+    )
 
 
 def _not_understood(clause: str) -> EngineError:
@@ -1608,35 +1634,74 @@ def _timeline_frames(plan: EditPlan, path: Path, workdir: Path) -> Iterator[Vide
         decoded.close()
 
 
-def _render_edit(
-    plan: EditPlan, parent: Path, output: Path, workdir: Path, progress: ProgressCallback
-) -> None:
-    fps = plan.source.fps
+def _edited_frames(
+    plan: EditPlan, parent: Path, workdir: Path
+) -> Iterator[Image.Image | VideoFrame]:
     overlays = []
     for overlay, first_frame, end_frame in plan.overlays:
         layer, x, y = _overlay_layer(overlay, plan.width, plan.height)
         overlays.append(_Overlay(layer, (x, y), first_frame, end_frame))
-    audio = _edited_audio(_decode_audio(parent), plan.timeline, fps) if plan.keep_audio else None
-    total = plan.frame_count
-    with Mp4Writer(output, plan.width, plan.height, fps=fps, audio=audio is not None) as writer:
-        for index, frame in enumerate(_timeline_frames(plan, parent, workdir)):
+    frames = _timeline_frames(plan, parent, workdir)
+    try:
+        for index, frame in enumerate(frames):
             showing = [o for o in overlays if o.first_frame <= index < o.end_frame]
             if plan.crop is None and not plan.looks and not showing:
                 # Untouched frames go to the encoder as decoded: no RGB round trip.
-                writer.write_video(frame)
-            else:
-                image = frame.to_image()
-                if plan.crop is not None:
-                    image = image.resize((plan.width, plan.height), RESAMPLE, box=plan.crop)
-                for look in plan.looks:
-                    image = apply_look(image, look)
-                for overlay in showing:
-                    image.paste(overlay.layer, overlay.origin, overlay.layer)
-                writer.write_video(image)
+                yield frame
+                continue
+            image = frame.to_image()
+            if plan.crop is not None:
+                image = image.resize((plan.width, plan.height), RESAMPLE, box=plan.crop)
+            for look in plan.looks:
+                image = apply_look(image, look)
+            for overlay in showing:
+                image.paste(overlay.layer, overlay.origin, overlay.layer)
+            yield image
+    finally:
+        frames.close()
+
+
+def _render_edit(
+    plan: EditPlan, parent: Path, output: Path, workdir: Path, progress: ProgressCallback
+) -> None:
+    fps = plan.source.fps
+    audio = _edited_audio(_decode_audio(parent), plan.timeline, fps) if plan.keep_audio else None
+    total = plan.frame_count
+    frames = _read_ahead(_edited_frames(plan, parent, workdir))
+    writer = Mp4Writer(output, plan.width, plan.height, fps=fps, audio=audio is not None)
+    with contextlib.closing(frames), writer:
+        for index, frame in enumerate(frames):
+            writer.write_video(frame)
             if audio is not None:
                 start, end = _frame_sample_bounds(index, fps)
                 writer.write_audio(audio[:, start:end])
             progress((index + 1) / total)
+
+
+def reframe_video(
+    source: Path,
+    destination: Path,
+    aspect_ratio: str,
+    *,
+    progress: ProgressCallback | None = None,
+) -> None:
+    """Centre-crop a finished MP4 to ``aspect_ratio``, keeping its short side,
+    frame count, frame rate and sound: what the studio does to a video from an
+    engine that cannot make that aspect ratio. Raises EngineError
+    INVALID_INPUT when the source cannot be read."""
+    if aspect_ratio not in ASPECT_RATIOS:
+        raise EngineError(ErrorKind.INVALID_INPUT, f"Unknown aspect ratio {aspect_ratio!r}.")
+    plan = plan_edit([Reframe(aspect_ratio)], probe_video(source))
+    if plan.crop is None:
+        shutil.copyfile(source, destination)
+        return
+    workdir = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
+    try:
+        output = workdir / "reframed.mp4"
+        _render_edit(plan, Path(source), output, workdir, progress or (lambda fraction: None))
+        shutil.move(output, destination)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------
@@ -1649,12 +1714,16 @@ def _file_sha256(path: Path) -> str:
 
 
 def _media_fingerprint(media: InputMedia) -> dict[str, str]:
+    try:
+        digest = _file_sha256(media.path)
+    except OSError:
+        digest = "unreadable"
     return {
         "key": media.key,
         "kind": media.kind,
         "path": str(media.path),
         "mime_type": media.mime_type,
-        "sha256": _file_sha256(media.path),
+        "sha256": digest,
     }
 
 
@@ -1706,6 +1775,9 @@ class LocalEngine:
             max_videos=0,
             max_prompt_chars=4000,
             reports_percent=True,
+            # Rendering here costs nothing, so a crash mid-submission is
+            # simply submitted again.
+            paid=False,
         )
 
     def submit(self, request: GenerationRequest) -> Submission:
@@ -1760,6 +1832,8 @@ class LocalEngine:
             )
         if request.task is Task.EDIT:
             return self._prepare_edit(request)
+        if request.videos:
+            raise EngineError(ErrorKind.INVALID_INPUT, "The local engine takes no input videos.")
 
         if request.aspect_ratio not in capabilities.aspect_ratios:
             raise EngineError(
@@ -1797,8 +1871,8 @@ class LocalEngine:
             raise EngineError(ErrorKind.INVALID_INPUT, "The local engine animates one image.")
         media = request.images[0]
         try:
-            with Image.open(media.path) as opened:
-                opened.size  # noqa: B018 - reading the header is the check
+            with Image.open(media.path):
+                pass  # opening reads and checks the header, without decoding
         except (OSError, ValueError, Image.DecompressionBombError) as error:
             raise EngineError(
                 ErrorKind.INVALID_INPUT, f"Could not read the image {media.path.name}: {error}"

@@ -35,7 +35,7 @@ def logged_in(client, user):
     return client
 
 
-def run_tasks() -> None:
+def run_tasks(limit: int = 200) -> None:
     """Run every ready task through the real django-tasks-db worker's
     run_task, as `manage.py db_worker --batch` would (minus its connection
     recycling, which would close the test's transaction), and fail loudly
@@ -50,13 +50,15 @@ def run_tasks() -> None:
         worker_id="test-worker",
         excluded_queue_names=[],
     )
-    while True:
+    for _ in range(limit):
         with exclusive_transaction():
             task_result = DBTaskResult.objects.ready().get_locked()
             if task_result is None:
                 break
             task_result.claim(worker.worker_id)
         worker.run_task(task_result)
+    else:
+        raise AssertionError(f"Tasks were still ready after {limit} runs: a loop?")
     failed = DBTaskResult.objects.filter(status="FAILED")
     if failed.exists():
         raise AssertionError("\n".join(f.traceback for f in failed))

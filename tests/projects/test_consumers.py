@@ -109,7 +109,10 @@ async def test_a_socket_closes_when_its_user_logs_out(db):
 async def test_asking_since_a_number_resends_what_changed(db):
     member, project = await setup_project()
     finished = await sync_to_async(VersionFactory)(
-        project=project, number=1, status=Version.Status.FAILED, event_seq=4,
+        project=project,
+        number=1,
+        status=Version.Status.FAILED,
+        event_seq=4,
         error_message="Rate limited",
     )
     communicator = await connect_as(member.user, project, since=10)

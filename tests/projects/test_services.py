@@ -14,7 +14,10 @@ from tests.engines import CountingEngine
 
 @pytest.fixture
 def counting_engine(settings):
-    settings.STUDIO_ENGINES = {**settings.STUDIO_ENGINES, "counting": "tests.engines.CountingEngine"}
+    settings.STUDIO_ENGINES = {
+        **settings.STUDIO_ENGINES,
+        "counting": "tests.engines.CountingEngine",
+    }
     CountingEngine.submits.clear()
     CountingEngine.polls.clear()
     yield "counting"
@@ -65,7 +68,9 @@ def test_edit_continues_the_parents_interaction_and_branches(project, member, ta
     root = create(project, member)
     tasks()
     root.refresh_from_db()
-    first = create(project, member, kind=Version.Kind.EDIT, parent=root, prompt="Make it black and white.")
+    first = create(
+        project, member, kind=Version.Kind.EDIT, parent=root, prompt="Make it black and white."
+    )
     branch = create(project, member, kind=Version.Kind.EDIT, parent=root, prompt="Reframe to 9:16.")
     tasks()
     first.refresh_from_db()
@@ -129,7 +134,9 @@ def test_a_stale_workers_write_is_refused(project, member):
     fresh = services.version_claim(version_id=version.pk)
     assert fresh.fence == stale.fence + 1
     with pytest.raises(LeaseLost):
-        services.version_write(stale, expect=Version.Status.QUEUED, status=Version.Status.SUBMITTING)
+        services.version_write(
+            stale, expect=Version.Status.QUEUED, status=Version.Status.SUBMITTING
+        )
     services.version_write(fresh, expect=Version.Status.QUEUED, status=Version.Status.SUBMITTING)
     assert Version.objects.get(pk=version.pk).status == Version.Status.SUBMITTING
 
@@ -253,13 +260,21 @@ def test_cancel_of_a_finished_version_is_refused(project, member, tasks):
 
 def test_prompt_from_fields_and_edit_prompt():
     prompt = services.prompt_from_fields(
-        {"subject": "A red kite", "action": "climbs into the wind", "camera": "slow tilt up",
-         "exclude": "people"}
+        {
+            "subject": "A red kite",
+            "action": "climbs into the wind",
+            "camera": "slow tilt up",
+            "exclude": "people",
+        }
     )
     assert prompt == "A red kite climbs into the wind. Camera: slow tilt up. Avoid: people."
-    edit = services.edit_prompt(instruction="Make it night", keep_rest_same=True, preserve="the kite")
+    edit = services.edit_prompt(
+        instruction="Make it night", keep_rest_same=True, preserve="the kite"
+    )
     assert edit == "Make it night. Keep everything else the same. Preserve the kite."
-    assert services.edit_prompt(instruction="Make it night", keep_rest_same=False) == "Make it night."
+    assert (
+        services.edit_prompt(instruction="Make it night", keep_rest_same=False) == "Make it night."
+    )
 
 
 def test_the_tree_is_assembled_from_one_flat_list():

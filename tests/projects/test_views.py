@@ -30,7 +30,11 @@ def test_pages_need_a_login(client, project):
 def test_signup_creates_the_users_own_workspace(client, db):
     response = client.post(
         reverse("signup"),
-        {"username": "ada", "password1": "a long passphrase 42", "password2": "a long passphrase 42"},
+        {
+            "username": "ada",
+            "password1": "a long passphrase 42",
+            "password2": "a long passphrase 42",
+        },
     )
     assert response.status_code == 302
     membership = Membership.objects.get(user__username="ada")
@@ -47,14 +51,18 @@ def test_create_rename_and_delete_a_project(logged_in, member):
     logged_in.post(reverse("project_rename", args=[project.pk]), {"title": "Launch film"})
     project.refresh_from_db()
     assert project.title == "Launch film"
-    assert "Delete “Launch film”?" in logged_in.get(reverse("project_delete", args=[project.pk])).text
+    assert (
+        "Delete “Launch film”?" in logged_in.get(reverse("project_delete", args=[project.pk])).text
+    )
     logged_in.post(reverse("project_delete", args=[project.pk]))
     assert not Project.objects.filter(pk=project.pk).exists()
 
 
 def test_rename_with_htmx_returns_only_the_title(logged_in, project):
     response = logged_in.post(
-        reverse("project_rename", args=[project.pk]), {"title": "New name"}, headers={"HX-Request": "true"}
+        reverse("project_rename", args=[project.pk]),
+        {"title": "New name"},
+        headers={"HX-Request": "true"},
     )
     assert response.text.strip() == '<h1 id="project-title">New name</h1>'
 
@@ -74,14 +82,18 @@ def test_generate_queues_a_version_and_the_page_shows_it(logged_in, project, tas
 
 def test_generate_with_htmx_answers_with_a_location(logged_in, project):
     response = logged_in.post(
-        reverse("version_generate", args=[project.pk]), generate_data(), headers={"HX-Request": "true"}
+        reverse("version_generate", args=[project.pk]),
+        generate_data(),
+        headers={"HX-Request": "true"},
     )
     assert response.status_code == 200
     assert "HX-Location" in response.headers
 
 
 def test_image_to_video_stores_the_normalised_still(logged_in, project, tasks):
-    still = SimpleUploadedFile("photo.webp", image_bytes(size=(1200, 900), fmt="WEBP"), "image/webp")
+    still = SimpleUploadedFile(
+        "photo.webp", image_bytes(size=(1200, 900), fmt="WEBP"), "image/webp"
+    )
     logged_in.post(
         reverse("version_generate", args=[project.pk]),
         generate_data(mode="image", aspect_ratio="9:16", prompt="pan left", image=still),
@@ -109,7 +121,11 @@ def test_image_to_video_stores_the_normalised_still(logged_in, project, tasks):
             "image",
             "not an image",
         ),
-        ({"mode": "image", "image": SimpleUploadedFile("x.jpg", b"", "image/jpeg")}, "image", "empty"),
+        (
+            {"mode": "image", "image": SimpleUploadedFile("x.jpg", b"", "image/jpeg")},
+            "image",
+            "empty",
+        ),
     ],
 )
 def test_bad_input_gets_a_message_on_its_field_and_creates_nothing(
@@ -130,7 +146,9 @@ def test_bad_input_gets_a_message_on_its_field_and_creates_nothing(
 def test_edit_and_its_errors(logged_in, project, tasks):
     parent = VersionFactory(project=project, number=1, status=Version.Status.QUEUED)
     url = reverse("version_edit", args=[project.pk, 1])
-    response = logged_in.post(url, {"instruction": "", "engine": "local"}, headers={"HX-Request": "true"})
+    response = logged_in.post(
+        url, {"instruction": "", "engine": "local"}, headers={"HX-Request": "true"}
+    )
     assert "Say what to change" in response.text
     response = logged_in.post(
         url, {"instruction": "Make it warmer", "engine": "local"}, headers={"HX-Request": "true"}
@@ -145,7 +163,12 @@ def test_an_edit_becomes_a_child_with_keep_everything_else_the_same(logged_in, p
     tasks()
     response = logged_in.post(
         reverse("version_edit", args=[project.pk, 1]),
-        {"instruction": "Make it warmer", "keep_rest_same": "on", "preserve": "the boat", "engine": "local"},
+        {
+            "instruction": "Make it warmer",
+            "keep_rest_same": "on",
+            "preserve": "the boat",
+            "engine": "local",
+        },
     )
     child = Version.objects.get(project=project, number=2)
     assert response.url == child.get_absolute_url()
@@ -180,7 +203,9 @@ def test_other_workspaces_are_404_everywhere(logged_in, db):
         reverse("project_delete", args=[other.pk]),
     ]
     for url in posts:
-        assert logged_in.post(url, generate_data(instruction="Make it warmer")).status_code == 404, url
+        assert (
+            logged_in.post(url, generate_data(instruction="Make it warmer")).status_code == 404
+        ), url
     assert Project.objects.filter(pk=other.pk).exists()
     assert Version.objects.filter(project=other).count() == 1
     assert version.pk
@@ -193,7 +218,9 @@ def test_a_viewer_sees_no_composer_and_cannot_post_one(client, db):
     page = client.get(project.get_absolute_url())
     assert 'id="composer"' not in page.text
     response = client.post(
-        reverse("version_generate", args=[project.pk]), generate_data(), headers={"HX-Request": "true"}
+        reverse("version_generate", args=[project.pk]),
+        generate_data(),
+        headers={"HX-Request": "true"},
     )
     assert "only owners and editors can generate" in response.text
     assert not Version.objects.exists()
@@ -234,15 +261,23 @@ def test_the_project_page_makes_the_same_number_of_queries_however_big_the_tree(
     for number in range(1, 6):
         parent = VersionFactory(project=project, number=number, parent=parent)
     small = count()
+    assert small > 0
     for number in range(6, 60):
-        parent = VersionFactory(project=project, number=number, parent=parent if number % 3 else None)
+        parent = VersionFactory(
+            project=project, number=number, parent=parent if number % 3 else None
+        )
     assert count() == small
 
 
 def test_updates_endpoint_sends_versions_changed_since_a_number(logged_in, project):
     VersionFactory(project=project, number=1, event_seq=1)
-    VersionFactory(project=project, number=2, event_seq=5, status=Version.Status.FAILED,
-                   error_message="Engine unavailable")
+    VersionFactory(
+        project=project,
+        number=2,
+        event_seq=5,
+        status=Version.Status.FAILED,
+        error_message="Engine unavailable",
+    )
     project.event_seq = 5
     project.save()
     response = logged_in.get(reverse("project_updates", args=[project.pk]) + "?since=3")

@@ -4,7 +4,9 @@ worker thread. Like runserver, for the embedded default."""
 from __future__ import annotations
 
 import logging
+import signal
 import threading
+import time
 
 import uvicorn
 from django.conf import settings
@@ -73,15 +75,26 @@ class Command(BaseCommand):
             )
         )
         display_host = f"[{host}]" if ":" in host else host
-        self.stdout.write(
-            f"Omni Studio is running at http://{display_host}:{port}/"
-            + (f" (resuming {resumed} unfinished version(s))" if resumed else "")
-            + "\nQuit with CONTROL-C.",
-            ending="\n",
+        banner = f"Omni Studio is running at http://{display_host}:{port}/" + (
+            f" (resuming {resumed} unfinished version(s))" if resumed else ""
         )
-        self.stdout.flush()
+
+        def announce_when_listening() -> None:
+            while not server.started and not server.should_exit:
+                time.sleep(0.05)
+            if server.started:
+                self.stdout.write(f"{banner}\nQuit with CONTROL-C.")
+                self.stdout.flush()
+
+        threading.Thread(target=announce_when_listening, daemon=True).start()
+        # uvicorn re-raises the Ctrl-C it caught once it has shut down; make
+        # that a KeyboardInterrupt here, so the worker is stopped and the
+        # process exits normally.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
             server.run()
+        except KeyboardInterrupt:
+            pass
         finally:
             if worker is not None:
                 # Running work stops at its next progress report and hands its

@@ -36,6 +36,7 @@ from studio.engines.local import (
     parse_camera_move,
     parse_edit,
     probe_video,
+    reframe_video,
     title_subject,
 )
 
@@ -540,6 +541,28 @@ def test_edit_refuses_a_missing_or_broken_parent(engine: LocalEngine, tmp_path: 
     no_parent = GenerationRequest(Task.EDIT, "reverse", "16:9", "480p", 3)
     with pytest.raises(EngineError) as caught:
         engine.submit(no_parent)
+    assert caught.value.kind is ErrorKind.INVALID_INPUT
+
+
+def test_reframe_video_crops_a_finished_mp4(
+    tmp_path: Path, parent: Path, parent_frames: list[np.ndarray]
+) -> None:
+    square = tmp_path / "square.mp4"
+    reframe_video(parent, square, "1:1")
+    info = probe_video(square)
+    assert (info.width, info.height) == (480, 480)
+    assert info.frame_count == PARENT_FRAMES
+    assert info.has_audio
+    frames = decode_frames(square)
+    # A centre crop: the middle of the parent, unscaled.
+    left = (PARENT_SIZE[0] - 480) // 2
+    assert mad(frames[30], parent_frames[30][:, left : left + 480]) < SAME
+
+    same = tmp_path / "same.mp4"
+    reframe_video(parent, same, "16:9")
+    assert same.read_bytes() == parent.read_bytes()
+    with pytest.raises(EngineError) as caught:
+        reframe_video(tmp_path / "missing.mp4", tmp_path / "out.mp4", "9:16")
     assert caught.value.kind is ErrorKind.INVALID_INPUT
 
 
