@@ -115,7 +115,13 @@ def test_edits_continue_the_interaction_and_branches_share_the_parent(
     tasks()
     root.refresh_from_db()
     completes(double, "int-edit", landscape_mp4)
-    edit = generate(project, member, kind="edit", parent=root, prompt="Slow motion. Keep everything else the same.")
+    edit = generate(
+        project,
+        member,
+        kind="edit",
+        parent=root,
+        prompt="Slow motion. Keep everything else the same.",
+    )
     tasks()
     completes(double, "int-branch", landscape_mp4)
     branch = generate(project, member, kind="edit", parent=root, prompt="Make it night.")
@@ -221,7 +227,9 @@ def test_budget_exceeded_is_its_own_failure(project, member, tasks, double):
     assert (version.status, version.error_kind) == (Version.Status.FAILED, "budget_exceeded")
 
 
-def test_a_timeout_on_create_asks_the_user_and_never_pays_twice(project, member, tasks, double, settings):
+def test_a_timeout_on_create_asks_the_user_and_never_pays_twice(
+    project, member, tasks, double, settings
+):
     settings.GEMINI_TIMEOUT_SECONDS = 0.5
     get_engine.cache_clear()
     double.on_create(Reply(json=interaction("int-slow", "queued"), delay=2.0))
@@ -264,7 +272,9 @@ def test_region_policy_refuses_model_edits_of_uploaded_clips(
     upload.refresh_from_db()
     with pytest.raises(StudioError, match="cannot edit uploaded videos"):
         generate(project, member, kind="edit", parent=upload, prompt="Make it night.")
-    local = generate(project, member, kind="edit", parent=upload, prompt="Make it warmer.", engine="local")
+    local = generate(
+        project, member, kind="edit", parent=upload, prompt="Make it warmer.", engine="local"
+    )
     assert local.engine == "local"
     assert double.creates == []
 
