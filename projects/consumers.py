@@ -26,22 +26,28 @@ class ProjectConsumer(AsyncWebsocketConsumer):
             return
         self.project_id = self.scope["url_route"]["kwargs"]["project_id"]
         try:
-            await database_sync_to_async(services.project_for_user)(
+            project, _ = await database_sync_to_async(services.project_for_user)(
                 user=user, project_id=self.project_id
             )
         except Http404:
             await self.close(code=4404)
             return
+        self.workspace_id = project.workspace_id
         self.joined = [services.project_group(self.project_id), services.user_group(user.pk)]
         for group in self.joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
+        await database_sync_to_async(services.presence_join)(
+            project_id=self.project_id, user=user, channel_name=self.channel_name
+        )
         query = parse_qs(self.scope.get("query_string", b"").decode())
         await self.send_updates(since=_int(query.get("since", ["0"])[0]))
 
     async def disconnect(self, code: int) -> None:
         for group in getattr(self, "joined", []):
             await self.channel_layer.group_discard(group, self.channel_name)
+        if getattr(self, "joined", None):
+            await database_sync_to_async(services.presence_leave)(channel_name=self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         # The page asks again when it sees a gap in the event numbers.
@@ -49,7 +55,13 @@ class ProjectConsumer(AsyncWebsocketConsumer):
             message = json.loads(text_data or "{}")
         except json.JSONDecodeError:
             return
-        if isinstance(message, dict) and "since" in message:
+        if not isinstance(message, dict):
+            return
+        if "heartbeat" in message:
+            await database_sync_to_async(services.presence_heartbeat)(
+                channel_name=self.channel_name
+            )
+        if "since" in message:
             await self.send_updates(since=_int(message["since"]))
 
     async def version_changed(self, event: dict) -> None:
@@ -57,8 +69,15 @@ class ProjectConsumer(AsyncWebsocketConsumer):
             version_ids=[event["version_id"]], kind=event.get("kind", "state"), seq=event["seq"]
         )
 
+    async def project_changed(self, event: dict) -> None:
+        await self.send_updates(kind=event["kind"])
+
     async def session_ended(self, event: dict) -> None:
         await self.close(code=4401)
+
+    async def membership_revoked(self, event: dict) -> None:
+        if event["workspace_id"] == self.workspace_id:
+            await self.close(code=4403)
 
     async def send_updates(
         self, *, since: int | None = None, version_ids=(), kind="state", seq=None

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.contrib.auth.forms import UserCreationForm
 
 from projects.media import MediaError, NormalisedImage, normalise_image
-from projects.models import Project, Version, Workspace
+from projects.models import Membership, Project, Review, Version, Workspace
 from projects.services import TASK_TEMPLATES, prompt_from_fields
 from studio.engines import engine_names, get_engine
 from studio.engines.base import Capabilities, Task
@@ -214,6 +214,7 @@ class EditForm(EngineChoicesMixin, forms.Form):
     )
     preserve = forms.CharField(required=False, max_length=300, label="Preserve")
     engine = forms.ChoiceField()
+    addresses = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, parent: Version, **kwargs):
         super().__init__(*args, **kwargs)
@@ -230,6 +231,40 @@ class EditForm(EngineChoicesMixin, forms.Form):
         ]
         self.fields["engine"].initial = self.capabilities.name
         self.templates = [t for t in TASK_TEMPLATES.values() if t.mode == "edit"]
+
+    def clean_addresses(self) -> list[int]:
+        raw = self.cleaned_data.get("addresses") or ""
+        try:
+            return [int(part) for part in raw.split(",") if part.strip()]
+        except ValueError as error:
+            raise forms.ValidationError("Those comments could not be found.") from error
+
+
+class CommentForm(forms.Form):
+    body = forms.CharField(
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Comment",
+        error_messages={"required": "Write a comment."},
+    )
+    start_seconds = forms.FloatField(required=False, min_value=0, label="At (s)")
+    end_seconds = forms.FloatField(required=False, min_value=0, label="Until (s)")
+    parent = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+
+class ReviewForm(forms.Form):
+    decision = forms.ChoiceField(choices=Review.Decision.choices)
+    note = forms.CharField(
+        required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class InvitationForm(forms.Form):
+    role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.EDITOR)
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Membership.Role.choices)
 
 
 class ReconcileForm(forms.Form):

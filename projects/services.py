@@ -8,8 +8,11 @@ duplicate worker changes nothing (see DESIGN.md, "A generation's life").
 
 from __future__ import annotations
 
+import difflib
+import hashlib
 import logging
 import random
+import secrets
 import shutil
 import tempfile
 import threading
@@ -26,6 +29,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile, File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
@@ -43,7 +47,18 @@ from projects.media import (
     sniff_video_container,
     transcode_to_mp4,
 )
-from projects.models import Asset, Membership, Project, Version, Workspace
+from projects.models import (
+    Activity,
+    Asset,
+    Comment,
+    Invitation,
+    Membership,
+    Presence,
+    Project,
+    Review,
+    Version,
+    Workspace,
+)
 from studio.engines import get_engine
 from studio.engines.base import (
     Capabilities,
@@ -131,7 +146,7 @@ def version_for_user(
 
 def require_role(membership: Membership, *, generate: bool = False) -> None:
     if generate and not membership.can_generate:
-        raise StudioError(
+        raise PermissionDenied(
             f"Your role in {membership.workspace} is {membership.get_role_display().lower()}: "
             "only owners and editors can generate and edit videos."
         )
@@ -428,6 +443,7 @@ def version_create_upload(
         version.input_assets.set([asset])
         advance_generation.enqueue(version.pk)
         sweeper_ensure()
+        activity_record(project=project, actor=author, verb=Activity.Verb.UPLOADED, version=version)
         _record_event(version, kind="created")
     return version
 
@@ -471,6 +487,7 @@ def version_create(
     template: str = "",
     parent: Version | None = None,
     assets: Iterable[Asset] = (),
+    addressed_comments: Iterable[Comment] = (),
 ) -> Version:
     """Create a queued Version and enqueue its generation, in one transaction:
     both are committed or neither is."""
@@ -491,6 +508,9 @@ def version_create(
     except KeyError as error:
         raise StudioError(f"There is no engine called {engine!r}.", field="engine") from error
     assets = list(assets)
+    addressed_comments = list(addressed_comments)
+    if any(c.version_id != getattr(parent, "pk", None) for c in addressed_comments):
+        raise StudioError("Those comments are not on the version being edited.")
     if parent is not None and parent.project_id != project.pk:
         raise StudioError("That version belongs to another project.", field="parent")
     if kind == Version.Kind.EDIT:
@@ -560,8 +580,17 @@ def version_create(
         )
         if assets:
             version.input_assets.set(assets)
+        if addressed_comments:
+            version.addressed_comments.set(addressed_comments)
         advance_generation.enqueue(version.pk)
         sweeper_ensure()
+        activity_record(
+            project=project,
+            actor=author,
+            verb=Activity.Verb.EDITED if parent else Activity.Verb.GENERATED,
+            version=version,
+            detail=(instruction or prompt)[:300],
+        )
         _record_event(version, kind="created")
     return version
 
@@ -602,6 +631,12 @@ def _record_event(version: Version, *, kind: str) -> None:
         }
         project_id = version.project_id
         transaction.on_commit(lambda: _send(project_group(project_id), message))
+
+
+def _project_event(project_id: int, *, kind: str) -> None:
+    """A change that belongs to no single version (presence)."""
+    message = {"type": "project.changed", "kind": kind}
+    transaction.on_commit(lambda: _send(project_group(project_id), message))
 
 
 def project_group(project_id: int) -> str:
@@ -1343,3 +1378,427 @@ def typical_durations(versions: Iterable[Version]) -> dict[tuple[str, str, str, 
 
 def project_cost(project: Project) -> Decimal:
     return project.versions.aggregate(total=Sum("cost"))["total"] or Decimal(0)
+
+
+# Teams: invitations, roles and removal.
+
+INVITATION_LIFETIME = timedelta(days=7)
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def invitation_create(*, membership: Membership, role: str) -> tuple[Invitation, str]:
+    """A single-use link; the token is returned once and only its digest kept."""
+    if not membership.is_owner:
+        raise StudioError("Only owners can invite people.")
+    if role not in Membership.Role.values:
+        raise StudioError("Choose a role.", field="role")
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation.objects.create(
+        workspace=membership.workspace,
+        role=role,
+        token_digest=_token_digest(token),
+        created_by=membership.user,
+        expires_at=_now() + INVITATION_LIFETIME,
+    )
+    return invitation, token
+
+
+def invitation_for_token(token: str) -> Invitation:
+    try:
+        return Invitation.objects.select_related("workspace").get(token_digest=_token_digest(token))
+    except Invitation.DoesNotExist as error:
+        raise Http404("This invitation link is not valid.") from error
+
+
+def invitation_accept(*, token: str, user: AbstractBaseUser) -> Membership:
+    invitation = invitation_for_token(token)
+    with transaction.atomic():
+        # Conditional, so two people racing for one link cannot both join.
+        taken = Invitation.objects.filter(
+            pk=invitation.pk,
+            accepted_at__isnull=True,
+            revoked_at__isnull=True,
+            expires_at__gt=_now(),
+        ).update(accepted_at=_now(), accepted_by=user)
+        if not taken:
+            invitation.refresh_from_db()
+            if invitation.revoked_at:
+                raise StudioError("This invitation was withdrawn.")
+            if invitation.accepted_at:
+                raise StudioError("This invitation has already been used.")
+            raise StudioError("This invitation has expired. Ask for a new one.")
+        membership, created = Membership.objects.get_or_create(
+            user=user, workspace=invitation.workspace, defaults={"role": invitation.role}
+        )
+        if not created:
+            raise StudioError(f"You are already a member of {invitation.workspace}.")
+    return membership
+
+
+def invitation_revoke(*, membership: Membership, invitation: Invitation) -> None:
+    if not membership.is_owner or invitation.workspace_id != membership.workspace_id:
+        raise StudioError("Only owners can withdraw invitations.")
+    Invitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True).update(revoked_at=_now())
+
+
+def _owner_count(workspace_id: int) -> int:
+    return Membership.objects.filter(workspace_id=workspace_id, role=Membership.Role.OWNER).count()
+
+
+def membership_change_role(*, by: Membership, target: Membership, role: str) -> Membership:
+    if not by.is_owner or by.workspace_id != target.workspace_id:
+        raise StudioError("Only owners can change roles.")
+    if role not in Membership.Role.values:
+        raise StudioError("Choose a role.", field="role")
+    if target.is_owner and role != Membership.Role.OWNER and _owner_count(target.workspace_id) == 1:
+        raise StudioError("A workspace needs an owner: make someone else owner first.")
+    target.role = role
+    target.save(update_fields=["role"])
+    return target
+
+
+def membership_remove(*, by: Membership, target: Membership) -> None:
+    """Remove a member; their open pages lose access at once."""
+    if not by.is_owner or by.workspace_id != target.workspace_id:
+        raise StudioError("Only owners can remove members.")
+    if target.is_owner and _owner_count(target.workspace_id) == 1:
+        raise StudioError("A workspace needs an owner: make someone else owner first.")
+    user_id, workspace_id = target.user_id, target.workspace_id
+    with transaction.atomic():
+        target.delete()
+        Presence.objects.filter(user_id=user_id, project__workspace_id=workspace_id).delete()
+        message = {"type": "membership.revoked", "workspace_id": workspace_id}
+        transaction.on_commit(lambda: _send(user_group(user_id), message))
+
+
+# Review: comments, decisions, the pick, activity.
+
+
+def activity_record(
+    *, project: Project, actor, verb: str, version: Version | None = None, detail: str = ""
+) -> Activity:
+    return Activity.objects.create(
+        project=project, actor=actor, verb=verb, version=version, detail=detail[:300]
+    )
+
+
+def _require(allowed: bool, message: str) -> None:
+    if not allowed:
+        raise PermissionDenied(message)
+
+
+def comment_create(
+    *,
+    version: Version,
+    membership: Membership,
+    body: str,
+    start_seconds: float | None = None,
+    end_seconds: float | None = None,
+    parent: Comment | None = None,
+) -> Comment:
+    _require(membership.can_comment, "Viewers can watch but not comment.")
+    body = body.strip()
+    if not body:
+        raise StudioError("Write a comment.", field="body")
+    if parent is not None:
+        if parent.version_id != version.pk or parent.parent_id is not None:
+            raise StudioError("Reply to a comment on this version.", field="parent")
+        start_seconds = end_seconds = None
+    duration = version.video_duration or version.duration_seconds
+    if start_seconds is not None:
+        if start_seconds < 0 or start_seconds > duration + 0.05:
+            raise StudioError(
+                f"The time must be within the video (0 to {duration:.1f} s).", field="start_seconds"
+            )
+        start_seconds = round(start_seconds, 1)
+    if end_seconds is not None:
+        if start_seconds is None:
+            raise StudioError("A range needs a start time.", field="start_seconds")
+        end_seconds = round(min(end_seconds, duration), 1)
+        if end_seconds <= start_seconds:
+            raise StudioError("The range must end after it starts.", field="end_seconds")
+    with transaction.atomic():
+        comment = Comment.objects.create(
+            version=version,
+            author=membership.user,
+            parent=parent,
+            body=body,
+            start_seconds=start_seconds,
+            end_seconds=end_seconds,
+        )
+        activity_record(
+            project=version.project,
+            actor=membership.user,
+            verb=Activity.Verb.COMMENTED,
+            version=version,
+            detail=f"{comment.timecode_display} {body}".strip(),
+        )
+        _record_event(version, kind="comments")
+    return comment
+
+
+def comment_edit(*, comment: Comment, membership: Membership, body: str) -> Comment:
+    _require(comment.author_id == membership.user_id, "You can edit only your own comments.")
+    if not body.strip():
+        raise StudioError("Write a comment.", field="body")
+    with transaction.atomic():
+        comment.body = body.strip()
+        comment.save(update_fields=["body", "updated_at"])
+        _record_event(comment.version, kind="comments")
+    return comment
+
+
+def comment_delete(*, comment: Comment, membership: Membership) -> None:
+    _require(comment.author_id == membership.user_id, "You can delete only your own comments.")
+    with transaction.atomic():
+        version = comment.version
+        comment.delete()
+        _record_event(version, kind="comments")
+
+
+def comment_set_resolved(*, comment: Comment, membership: Membership, resolved: bool) -> Comment:
+    _require(membership.can_comment, "Viewers can watch but not resolve comments.")
+    with transaction.atomic():
+        comment.resolved_at = _now() if resolved else None
+        comment.resolved_by = membership.user if resolved else None
+        comment.save(update_fields=["resolved_at", "resolved_by", "updated_at"])
+        _record_event(comment.version, kind="comments")
+    return comment
+
+
+def comments_edit_instruction(comments: Iterable[Comment]) -> str:
+    """An edit prompt written from review comments, each with its time range."""
+    lines = []
+    for comment in sorted(comments, key=lambda c: (c.start_seconds is None, c.start_seconds or 0)):
+        text = _sentence(" ".join(comment.body.split()))
+        lines.append(f"{comment.timecode} {text}".strip())
+    return "\n".join(lines)
+
+
+def review_decide(
+    *, version: Version, membership: Membership, decision: str, note: str = ""
+) -> Review:
+    """Approve or request changes. Approving a version resolves the comments
+    it was made to address."""
+    _require(membership.can_review, "Only reviewers and owners can approve or request changes.")
+    if decision not in Review.Decision.values:
+        raise StudioError("Choose approve or request changes.", field="decision")
+    if version.status != Version.Status.READY:
+        raise StudioError(f"{version.label} is not ready to review.")
+    with transaction.atomic():
+        review = Review.objects.create(
+            version=version, reviewer=membership.user, decision=decision, note=note.strip()
+        )
+        if decision == Review.Decision.APPROVED:
+            addressed = list(version.addressed_comments.filter(resolved_at__isnull=True))
+            Comment.objects.filter(pk__in=[c.pk for c in addressed]).update(
+                resolved_at=_now(), resolved_by=membership.user
+            )
+            for parent_version in {c.version for c in addressed}:
+                _record_event(parent_version, kind="comments")
+        activity_record(
+            project=version.project,
+            actor=membership.user,
+            verb=Activity.Verb.DECIDED,
+            version=version,
+            detail=review.get_decision_display() + (f": {review.note}" if review.note else ""),
+        )
+        _record_event(version, kind="decision")
+    return review
+
+
+def project_pick(*, project: Project, membership: Membership, version: Version | None) -> None:
+    _require(membership.is_owner, "Only owners pick the project's winner.")
+    if version is not None and version.status != Version.Status.READY:
+        raise StudioError(f"{version.label} is not ready.")
+    with transaction.atomic():
+        previous = project.picked_version
+        project.picked_version = version
+        project.save(update_fields=["picked_version", "updated_at"])
+        target = version or previous
+        if target is not None:
+            activity_record(
+                project=project,
+                actor=membership.user,
+                verb=Activity.Verb.PICKED,
+                version=target,
+                detail="" if version else "cleared the pick",
+            )
+            _record_event(target, kind="pick")
+
+
+# Presence: who has the project open.
+
+PRESENCE_TIMEOUT = timedelta(seconds=90)
+
+
+def presence_join(*, project_id: int, user, channel_name: str) -> None:
+    with transaction.atomic():
+        Presence.objects.update_or_create(
+            channel_name=channel_name,
+            defaults={"project_id": project_id, "user": user, "seen_at": _now()},
+        )
+        _project_event(project_id, kind="presence")
+
+
+def presence_leave(*, channel_name: str) -> None:
+    with transaction.atomic():
+        presence = Presence.objects.filter(channel_name=channel_name).first()
+        if presence is not None:
+            presence.delete()
+            _project_event(presence.project_id, kind="presence")
+
+
+def presence_heartbeat(*, channel_name: str) -> None:
+    Presence.objects.filter(channel_name=channel_name).update(seen_at=_now())
+
+
+def viewers(project: Project) -> list:
+    rows = (
+        Presence.objects.filter(project=project, seen_at__gte=_now() - PRESENCE_TIMEOUT)
+        .select_related("user")
+        .order_by("user__username")
+    )
+    seen, people = set(), []
+    for row in rows:
+        if row.user_id not in seen:
+            seen.add(row.user_id)
+            people.append(row.user)
+    return people
+
+
+# Provenance and comparison.
+
+
+def provenance(version: Version) -> dict:
+    """The version's lineage, root first, with enough to reproduce the chain."""
+    versions = {v.pk: v for v in version.project.versions.select_related("author")}
+    chain = lineage(versions[version.pk], versions)
+    inputs: dict[int, list[Asset]] = {}
+    for asset_link in Version.input_assets.through.objects.filter(
+        version_id__in=[v.pk for v in chain]
+    ).select_related("asset"):
+        inputs.setdefault(asset_link.version_id, []).append(asset_link.asset)
+    return {
+        "project": {"id": version.project_id, "title": version.project.title},
+        "version": version.number,
+        "exported_at": _now().isoformat(),
+        "lineage": [
+            {
+                "version": v.number,
+                "parent": versions[v.parent_id].number if v.parent_id else None,
+                "kind": v.kind,
+                "prompt": v.prompt,
+                "instruction": v.instruction,
+                "prompt_fields": v.prompt_fields,
+                "keep_everything_else_the_same": v.keep_rest_same,
+                "aspect_ratio": v.aspect_ratio,
+                "resolution": v.resolution,
+                "duration_seconds": v.duration_seconds,
+                "engine": v.engine,
+                "model": v.model,
+                "interaction_id": v.interaction_id,
+                "previous_interaction_id": v.previous_interaction_id,
+                "route": v.route,
+                "status": v.status,
+                "author": v.author.get_username() if v.author else None,
+                "created_at": v.created_at.isoformat(),
+                "finished_at": v.finished_at.isoformat() if v.finished_at else None,
+                "cost_estimate": str(v.cost_estimate),
+                "cost": str(v.cost) if v.cost is not None else None,
+                "usage": v.usage,
+                "inputs": [
+                    {
+                        "kind": a.kind,
+                        "name": a.original_name,
+                        "sha256": a.sha256,
+                        "mime_type": a.mime_type,
+                    }
+                    for a in inputs.get(v.pk, [])
+                ],
+            }
+            for v in chain
+        ],
+    }
+
+
+COMPARED_FIELDS = [
+    ("kind", "Kind"),
+    ("prompt", "Prompt"),
+    ("instruction", "Edit"),
+    ("aspect_ratio", "Aspect ratio"),
+    ("resolution", "Resolution"),
+    ("duration_seconds", "Duration (s)"),
+    ("engine", "Engine"),
+    ("model", "Model"),
+    ("keep_rest_same", "Keep everything else the same"),
+]
+
+
+@dataclass(frozen=True)
+class FieldDifference:
+    label: str
+    a: str
+    b: str
+    changed: bool
+    words: list[tuple[str, str]]
+
+
+def compare_versions(a: Version, b: Version, versions_by_id: dict[int, Version]) -> dict:
+    """What differs between two versions, and their lineages from the
+    nearest common ancestor."""
+    rows = []
+    fields = [*COMPARED_FIELDS] + [
+        (f"prompt_fields.{key}", key.capitalize())
+        for key in PROMPT_FIELDS
+        if key in a.prompt_fields or key in b.prompt_fields
+    ]
+    for name, label in fields:
+        if name.startswith("prompt_fields."):
+            key = name.split(".", 1)[1]
+            value_a, value_b = a.prompt_fields.get(key, ""), b.prompt_fields.get(key, "")
+        else:
+            value_a, value_b = getattr(a, name), getattr(b, name)
+        value_a, value_b = str(value_a), str(value_b)
+        rows.append(
+            FieldDifference(
+                label=label,
+                a=value_a,
+                b=value_b,
+                changed=value_a != value_b,
+                words=_word_diff(value_a, value_b) if value_a != value_b else [],
+            )
+        )
+    chain_a = lineage(a, versions_by_id)
+    chain_b = lineage(b, versions_by_id)
+    common = None
+    for x, y in zip(chain_a, chain_b, strict=False):
+        if x.pk != y.pk:
+            break
+        common = x
+    cut = chain_a.index(common) if common else -1
+    return {
+        "differences": rows,
+        "common_ancestor": common,
+        "path_a": chain_a[cut + 1 :] if common else chain_a,
+        "path_b": chain_b[cut + 1 :] if common else chain_b,
+    }
+
+
+def _word_diff(a: str, b: str) -> list[tuple[str, str]]:
+    """Words of a and b marked "same", "removed" or "added"."""
+    words_a, words_b = a.split(), b.split()
+    marked: list[tuple[str, str]] = []
+    matcher = difflib.SequenceMatcher(a=words_a, b=words_b, autojunk=False)
+    for op, a1, a2, b1, b2 in matcher.get_opcodes():
+        if op == "equal":
+            marked.append(("same", " ".join(words_a[a1:a2])))
+            continue
+        if a1 != a2:
+            marked.append(("removed", " ".join(words_a[a1:a2])))
+        if b1 != b2:
+            marked.append(("added", " ".join(words_b[b1:b2])))
+    return marked

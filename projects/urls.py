@@ -18,6 +18,44 @@ urlpatterns = [
     ),
     path("projects/<int:project_id>/generate/", views.version_generate, name="version_generate"),
     path("projects/<int:project_id>/updates/", views.project_updates, name="project_updates"),
+    path("projects/<int:project_id>/compare/", views.compare, name="compare"),
+    path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
+    path(
+        "projects/<int:project_id>/comments/<int:comment_id>/edit/",
+        views.comment_edit,
+        name="comment_edit",
+    ),
+    path(
+        "projects/<int:project_id>/comments/<int:comment_id>/delete/",
+        views.comment_delete,
+        name="comment_delete",
+    ),
+    path(
+        "projects/<int:project_id>/comments/<int:comment_id>/resolve/",
+        views.comment_resolve,
+        name="comment_resolve",
+    ),
+    path(
+        "projects/<int:project_id>/v/<int:number>/comments/",
+        views.comment_create,
+        name="comment_create",
+    ),
+    path(
+        "projects/<int:project_id>/v/<int:number>/comments/to-edit/",
+        views.comments_to_edit,
+        name="comments_to_edit",
+    ),
+    path(
+        "projects/<int:project_id>/v/<int:number>/reviews/",
+        views.review_create,
+        name="review_create",
+    ),
+    path("projects/<int:project_id>/v/<int:number>/pick/", views.version_pick, name="version_pick"),
+    path(
+        "projects/<int:project_id>/v/<int:number>/provenance.json",
+        views.version_provenance,
+        name="version_provenance",
+    ),
     path(
         "projects/<int:project_id>/assets/<int:asset_id>/",
         views.asset_media,

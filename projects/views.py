@@ -3,26 +3,33 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseLocation
 
 from projects import services
 from projects.forms import (
+    CommentForm,
     EditForm,
     GenerateForm,
+    InvitationForm,
     ProjectForm,
     ReconcileForm,
+    ReviewForm,
+    RoleForm,
     SignupForm,
     UploadForm,
     WorkspaceForm,
 )
 from projects.media import MediaError, ranged_file_response, sniff_video_container
-from projects.models import Asset, Membership, Project, Version
+from projects.models import Activity, Asset, Comment, Membership, Project, Review, Version
 from projects.services import StudioError
 
 
@@ -166,10 +173,13 @@ def _project_page_context(
     selected = by_number.get(number) if number is not None else (versions[-1] if versions else None)
     nodes = services.flatten_tree(services.version_tree(versions))
     _attach_progress(versions)
+    _attach_decisions(project, versions)
     if selected is not None:
         selected.lineage = services.lineage(selected, by_id)
         selected.parent_version = by_id.get(selected.parent_id)
         selected.assets = list(selected.input_assets.all())
+        selected.child_count = sum(1 for v in versions if v.parent_id == selected.pk)
+        _attach_review(selected)
     if edit_form is None and selected is not None:
         edit_form = EditForm(parent=selected)
     return {
@@ -183,6 +193,11 @@ def _project_page_context(
         "reconcile_form": ReconcileForm(),
         "event_seq": project.event_seq,
         "project_cost": sum((v.cost or 0) for v in versions),
+        "branches": _branches(nodes),
+        "activities": _activities(project),
+        "viewers": services.viewers(project),
+        "comment_form": CommentForm(),
+        "review_form": ReviewForm(),
     }
 
 
@@ -244,6 +259,9 @@ def version_generate(request: HttpRequest, project_id: int) -> HttpResponse:
                 )
         except StudioError as error:
             form.add_error(error.field if error.field in form.fields else None, error.message)
+        except PermissionDenied as refused:
+            form.add_error(None, str(refused))
+            return _form_errors(request, project, membership, status=403, generate_form=form)
         else:
             return _redirect(request, version.get_absolute_url())
     return _form_errors(request, project, membership, generate_form=form)
@@ -298,7 +316,7 @@ def version_upload(request: HttpRequest, project_id: int) -> HttpResponse:
                 author=request.user,
                 upload=form.cleaned_data["clip"],
             )
-        except (StudioError, MediaError) as error:
+        except (StudioError, MediaError, PermissionDenied) as error:
             form.add_error("clip", getattr(error, "message", str(error)))
         else:
             return _redirect(request, version.get_absolute_url())
@@ -307,6 +325,7 @@ def version_upload(request: HttpRequest, project_id: int) -> HttpResponse:
             request,
             "projects/project_detail.html#upload_form",
             {"project": project, "membership": membership, "upload_form": form},
+            status=422,
         )
     context = _project_page_context(request, project, membership)
     context["upload_form"] = form
@@ -334,16 +353,19 @@ def cost_estimate(request: HttpRequest, project_id: int) -> HttpResponse:
     )
 
 
-def _form_errors(request, project, membership, **forms) -> HttpResponse:
+def _form_errors(request, project, membership, *, status: int = 422, **forms) -> HttpResponse:
+    """The form again with its messages: the fragment for htmx, else the page."""
     if request.htmx:
         name = "composer" if "generate_form" in forms else "edit_form"
         context = {"project": project, "membership": membership, **forms}
         if "edit_form" in forms:
             context["selected"] = forms.pop("selected")
-        return TemplateResponse(request, f"projects/project_detail.html#{name}", context)
+        return TemplateResponse(
+            request, f"projects/project_detail.html#{name}", context, status=status
+        )
     number = forms.pop("selected").number if "selected" in forms else None
     context = _project_page_context(request, project, membership, number=number, **forms)
-    return TemplateResponse(request, "projects/project_detail.html", context, status=400)
+    return TemplateResponse(request, "projects/project_detail.html", context, status=status)
 
 
 @require_POST
@@ -378,6 +400,11 @@ def version_edit(request: HttpRequest, project_id: int, number: int) -> HttpResp
         except StudioError as error:
             field = "instruction" if error.field in {None, "prompt"} else error.field
             form.add_error(field if field in form.fields else None, error.message)
+        except PermissionDenied as refused:
+            form.add_error(None, str(refused))
+            return _form_errors(
+                request, project, membership, status=403, edit_form=form, selected=parent
+            )
         else:
             return _redirect(request, version.get_absolute_url())
     return _form_errors(request, project, membership, edit_form=form, selected=parent)
@@ -389,6 +416,8 @@ def _version_action(request: HttpRequest, project_id: int, number: int, action) 
     )
     try:
         action(version=version, membership=membership)
+    except PermissionDenied as refused:
+        return HttpResponse(str(refused), status=403, content_type="text/plain")
     except StudioError as error:
         if request.htmx:
             return HttpResponse(error.message, status=409, content_type="text/plain")
@@ -421,30 +450,119 @@ def version_reconcile(request: HttpRequest, project_id: int, number: int) -> Htt
 
 @require_http_methods(["GET", "POST"])
 def workspace_settings(request: HttpRequest, workspace_id: int) -> HttpResponse:
+    """Region, members and invitations. Everyone sees it; owners change it."""
     membership = services.membership_for(user=request.user, workspace_id=workspace_id)
     workspace = membership.workspace
-    form = WorkspaceForm(request.POST or None, instance=workspace)
+    form = WorkspaceForm(instance=workspace)
+    invite_form = InvitationForm()
+    new_link = ""
     status = 200
     if request.method == "POST":
-        if not membership.is_owner:
-            form.add_error(None, "Only the workspace's owners can change its settings.")
+        action = request.POST.get("action", "settings")
+        try:
+            if action == "settings":
+                form = WorkspaceForm(request.POST, instance=workspace)
+                if not membership.is_owner:
+                    raise PermissionDenied("Only the workspace's owners can change its settings.")
+                if form.is_valid():
+                    form.save()
+                    messages.success(request, "Workspace settings saved.")
+                    return redirect("workspace_settings", workspace_id=workspace.pk)
+                status = 422
+            elif action == "invite":
+                invite_form = InvitationForm(request.POST)
+                if invite_form.is_valid():
+                    _, token = services.invitation_create(
+                        membership=membership, role=invite_form.cleaned_data["role"]
+                    )
+                    new_link = request.build_absolute_uri(
+                        reverse("invitation_accept", args=[token])
+                    )
+                else:
+                    status = 422
+            elif action in {"role", "remove"}:
+                target = Membership.objects.filter(
+                    pk=request.POST.get("membership"), workspace=workspace
+                ).first()
+                if target is None:
+                    raise Http404("No such member.")
+                if action == "role":
+                    role_form = RoleForm(request.POST)
+                    if not role_form.is_valid():
+                        raise StudioError("Choose a role.")
+                    services.membership_change_role(
+                        by=membership, target=target, role=role_form.cleaned_data["role"]
+                    )
+                    messages.success(request, f"{target.user} is now {target.role}.")
+                else:
+                    services.membership_remove(by=membership, target=target)
+                    messages.success(request, f"{target.user} was removed.")
+                return redirect("workspace_settings", workspace_id=workspace.pk)
+            elif action == "revoke":
+                invitation = workspace.invitations.filter(pk=request.POST.get("invitation")).first()
+                if invitation is None:
+                    raise Http404("No such invitation.")
+                services.invitation_revoke(membership=membership, invitation=invitation)
+                return redirect("workspace_settings", workspace_id=workspace.pk)
+        except PermissionDenied as refused:
+            messages.error(request, str(refused))
             status = 403
-        elif form.is_valid():
-            form.save()
-            messages.success(request, "Workspace settings saved.")
-            return redirect("workspace_settings", workspace_id=workspace.pk)
-        else:
-            status = 400
+        except StudioError as refused:
+            messages.error(request, refused.message)
+            status = 422
+    members = workspace.memberships.select_related("user").order_by("user__username")
+    pending = workspace.invitations.filter(
+        accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
+    )
     return TemplateResponse(
         request,
         "projects/workspace_settings.html",
-        {"workspace": workspace, "membership": membership, "form": form},
+        {
+            "workspace": workspace,
+            "membership": membership,
+            "form": form,
+            "invite_form": invite_form,
+            "new_link": new_link,
+            "members": members,
+            "pending": pending,
+            "roles": Membership.Role.choices,
+        },
         status=status,
     )
 
 
 # Live updates: the same fragments go over the websocket and, when it is
 # down, to the polling fallback.
+
+
+def _attach_decisions(project: Project, versions: list[Version]) -> None:
+    """Each version's latest review decision, from one query."""
+    latest: dict[int, Review] = {}
+    for review in Review.objects.filter(version__project=project).order_by("created_at", "pk"):
+        latest[review.version_id] = review
+    for version in versions:
+        version.latest_review = latest.get(version.pk)
+        version.is_pick = version.pk == project.picked_version_id
+
+
+def _branches(nodes: list[services.TreeNode]) -> list[dict]:
+    """Each leaf of the tree with the latest decision along its branch."""
+    branches = []
+    path: list[Version] = []
+    for node in nodes:
+        del path[node.depth :]
+        path.append(node.version)
+        if not node.children:
+            decisions = [v.latest_review for v in path if getattr(v, "latest_review", None)]
+            latest = max(decisions, key=lambda r: (r.created_at, r.pk)) if decisions else None
+            branches.append({"leaf": node.version, "path": list(path), "latest": latest})
+    return branches
+
+
+def _activities(project: Project) -> list[Activity]:
+    return list(
+        project.activities.select_related("actor", "version").order_by("-created_at", "-pk")[:30]
+    )
 
 
 def _attach_progress(versions: list[Version]) -> None:
@@ -475,20 +593,39 @@ def render_updates(
         versions = versions.filter(pk__in=list(version_ids))
     versions = list(versions.order_by("number"))
     _attach_progress(versions)
-    include_tree = kind == "created" or since is not None
+    catching_up = since is not None
+    include_tree = catching_up or kind in {"created", "decision", "pick"}
+    include_review = catching_up or kind in {"comments", "decision"}
+    if include_review:
+        for version in versions:
+            _attach_review(version)
     context = {
         "project": project,
         "membership": membership,
         "versions": versions,
         "event_seq": project_seq if seq is None else seq,
-        "include_media": kind != "progress",
+        "include_status": kind not in {"comments", "decision", "pick", "presence"} or catching_up,
+        "include_media": kind in {"state", "created"} or catching_up,
+        "include_review": include_review,
+        "include_activity": catching_up or kind in {"created", "comments", "decision", "pick"},
+        "include_presence": catching_up or kind == "presence",
         "changed_nodes": [services.TreeNode(version=v, children=[], depth=0) for v in versions],
+        "comment_form": CommentForm(),
+        "review_form": ReviewForm(),
     }
     if include_tree:
         all_versions = list(project.versions.for_tree())
         _attach_progress(all_versions)
+        _attach_decisions(project, all_versions)
         context["nodes"] = services.flatten_tree(services.version_tree(all_versions))
+        context["branches"] = _branches(context["nodes"])
         context["include_tree"] = True
+    else:
+        _attach_decisions(project, versions)
+    if context["include_activity"]:
+        context["activities"] = _activities(project)
+    if context["include_presence"]:
+        context["viewers"] = services.viewers(project)
     return render_to_string("projects/project_detail.html#updates", context)
 
 
@@ -534,4 +671,287 @@ def asset_media(request: HttpRequest, project_id: int, asset_id: int) -> HttpRes
         raise Http404("No such file.") from error
     return ranged_file_response(
         request, asset.file, content_type=asset.mime_type, filename=asset.original_name or "asset"
+    )
+
+
+# Review: comments, decisions, the pick.
+
+
+def _comment_for_user(request: HttpRequest, project_id: int, comment_id: int):
+    project, membership = services.project_for_user(user=request.user, project_id=project_id)
+    try:
+        comment = Comment.objects.select_related("version__project").get(
+            pk=comment_id, version__project=project
+        )
+    except Comment.DoesNotExist as error:
+        raise Http404("No such comment.") from error
+    return comment, membership
+
+
+def _comments_response(request, version, membership, *, form=None, status=200) -> HttpResponse:
+    context = {
+        "project": version.project,
+        "membership": membership,
+        "version": version,
+        "comment_form": form or CommentForm(),
+    }
+    _attach_review(version)
+    return TemplateResponse(
+        request, "projects/project_detail.html#comments", context, status=status
+    )
+
+
+def _attach_review(version: Version) -> None:
+    """Comments (threaded, in time order) and decisions of one version."""
+    comments = list(version.comments.in_time_order().select_related("author", "resolved_by"))
+    replies: dict[int, list[Comment]] = {}
+    for comment in comments:
+        if comment.parent_id:
+            replies.setdefault(comment.parent_id, []).append(comment)
+    for comment in comments:
+        comment.thread = sorted(replies.get(comment.pk, []), key=lambda c: (c.created_at, c.pk))
+    version.comment_list = [c for c in comments if c.parent_id is None]
+    version.open_comments = [c for c in version.comment_list if not c.is_resolved]
+    version.review_list = list(version.reviews.select_related("reviewer"))
+    duration = version.video_duration or version.duration_seconds or 1
+    for comment in version.comment_list:
+        if comment.start_seconds is not None:
+            comment.marker_x = round(min(comment.start_seconds / duration, 1) * 1000)
+            end = comment.end_seconds if comment.end_seconds is not None else comment.start_seconds
+            comment.marker_width = max(round((end - comment.start_seconds) / duration * 1000), 6)
+
+
+@require_POST
+def comment_create(request: HttpRequest, project_id: int, number: int) -> HttpResponse:
+    version, membership = services.version_for_user(
+        user=request.user, project_id=project_id, number=number
+    )
+    form = CommentForm(request.POST)
+    status = 200
+    if form.is_valid():
+        data = form.cleaned_data
+        parent = None
+        if data["parent"]:
+            parent = Comment.objects.filter(pk=data["parent"], version=version).first()
+            if parent is None:
+                raise Http404("No such comment.")
+        try:
+            services.comment_create(
+                version=version,
+                membership=membership,
+                body=data["body"],
+                start_seconds=data["start_seconds"],
+                end_seconds=data["end_seconds"],
+                parent=parent,
+            )
+        except StudioError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+            status = 422
+        except PermissionDenied as refused:
+            form.add_error(None, str(refused))
+            status = 403
+        else:
+            form = None
+    else:
+        status = 422
+    if not request.htmx:
+        if status != 200:
+            messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+        return redirect(version)
+    return _comments_response(request, version, membership, form=form, status=status)
+
+
+def _comment_action(request: HttpRequest, project_id: int, comment_id: int, action) -> HttpResponse:
+    comment, membership = _comment_for_user(request, project_id, comment_id)
+    version = comment.version
+    try:
+        action(comment=comment, membership=membership)
+    except PermissionDenied as refused:
+        return HttpResponse(str(refused), status=403, content_type="text/plain")
+    except StudioError as error:
+        return HttpResponse(error.message, status=422, content_type="text/plain")
+    if not request.htmx:
+        return redirect(version)
+    return _comments_response(request, version, membership)
+
+
+@require_POST
+def comment_edit(request: HttpRequest, project_id: int, comment_id: int) -> HttpResponse:
+    body = request.POST.get("body", "")[:2000]
+    return _comment_action(
+        request,
+        project_id,
+        comment_id,
+        lambda comment, membership: services.comment_edit(
+            comment=comment, membership=membership, body=body
+        ),
+    )
+
+
+@require_POST
+def comment_delete(request: HttpRequest, project_id: int, comment_id: int) -> HttpResponse:
+    return _comment_action(request, project_id, comment_id, services.comment_delete)
+
+
+@require_POST
+def comment_resolve(request: HttpRequest, project_id: int, comment_id: int) -> HttpResponse:
+    resolved = request.POST.get("resolved", "1") == "1"
+    return _comment_action(
+        request,
+        project_id,
+        comment_id,
+        lambda comment, membership: services.comment_set_resolved(
+            comment=comment, membership=membership, resolved=resolved
+        ),
+    )
+
+
+@require_POST
+def comments_to_edit(request: HttpRequest, project_id: int, number: int) -> HttpResponse:
+    """The edit form, prefilled from the chosen open comments."""
+    version, membership = services.version_for_user(
+        user=request.user, project_id=project_id, number=number
+    )
+    if not membership.can_generate:
+        return HttpResponse("Only owners and editors can turn comments into an edit.", status=403)
+    ids = [int(i) for i in request.POST.getlist("comment") if i.isdigit()]
+    comments = list(version.comments.filter(pk__in=ids, resolved_at__isnull=True, parent=None))
+    form = EditForm(
+        initial={
+            "instruction": services.comments_edit_instruction(comments),
+            "keep_rest_same": True,
+            "addresses": ",".join(str(c.pk) for c in comments),
+        },
+        parent=version,
+    )
+    if not comments:
+        form.add_error(None, "Choose at least one open comment.")
+    return TemplateResponse(
+        request,
+        "projects/project_detail.html#edit_form",
+        {
+            "project": version.project,
+            "membership": membership,
+            "selected": version,
+            "edit_form": form,
+        },
+        status=200 if comments else 422,
+    )
+
+
+@require_POST
+def review_create(request: HttpRequest, project_id: int, number: int) -> HttpResponse:
+    version, membership = services.version_for_user(
+        user=request.user, project_id=project_id, number=number
+    )
+    form = ReviewForm(request.POST)
+    status = 200
+    error = ""
+    if form.is_valid():
+        try:
+            services.review_decide(
+                version=version,
+                membership=membership,
+                decision=form.cleaned_data["decision"],
+                note=form.cleaned_data["note"],
+            )
+        except PermissionDenied as refused:
+            error, status = str(refused), 403
+        except StudioError as refused:
+            error, status = refused.message, 422
+    else:
+        error, status = "Choose approve or request changes.", 422
+    if not request.htmx:
+        if error:
+            messages.error(request, error)
+        return redirect(version)
+    _attach_review(version)
+    return TemplateResponse(
+        request,
+        "projects/project_detail.html#reviews",
+        {
+            "project": version.project,
+            "membership": membership,
+            "version": version,
+            "review_error": error,
+        },
+        status=status,
+    )
+
+
+@require_POST
+def version_pick(request: HttpRequest, project_id: int, number: int) -> HttpResponse:
+    version, membership = services.version_for_user(
+        user=request.user, project_id=project_id, number=number
+    )
+    unpick = request.POST.get("unpick") == "1"
+    try:
+        services.project_pick(
+            project=version.project, membership=membership, version=None if unpick else version
+        )
+    except PermissionDenied as refused:
+        return HttpResponse(str(refused), status=403, content_type="text/plain")
+    except StudioError as error:
+        return HttpResponse(error.message, status=422, content_type="text/plain")
+    return _redirect(request, version.get_absolute_url())
+
+
+@require_GET
+def version_provenance(request: HttpRequest, project_id: int, number: int) -> HttpResponse:
+    version, _ = services.version_for_user(user=request.user, project_id=project_id, number=number)
+    response = JsonResponse(services.provenance(version), json_dumps_params={"indent": 2})
+    response["Content-Disposition"] = (
+        f'attachment; filename="project-{project_id}-v{number}-provenance.json"'
+    )
+    return response
+
+
+@require_GET
+def compare(request: HttpRequest, project_id: int) -> HttpResponse:
+    project, membership = services.project_for_user(user=request.user, project_id=project_id)
+    versions = list(project.versions.for_tree())
+    by_number = {v.number: v for v in versions}
+    by_id = {v.pk: v for v in versions}
+    try:
+        a = by_number[int(request.GET.get("a", ""))]
+        b = by_number[int(request.GET.get("b", ""))]
+    except (KeyError, ValueError):
+        ready = [v for v in versions if v.is_ready]
+        return TemplateResponse(
+            request,
+            "projects/compare.html",
+            {"project": project, "membership": membership, "choices": ready, "a": None, "b": None},
+            status=200 if not request.GET else 404,
+        )
+    context = {
+        "project": project,
+        "membership": membership,
+        "choices": [v for v in versions if v.is_ready],
+        "a": a,
+        "b": b,
+        **services.compare_versions(a, b, by_id),
+    }
+    return TemplateResponse(request, "projects/compare.html", context)
+
+
+# Teams: invitations, roles, removal.
+
+
+@require_http_methods(["GET", "POST"])
+def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+    invitation = services.invitation_for_token(token)
+    error = ""
+    if request.method == "POST":
+        try:
+            membership = services.invitation_accept(token=token, user=request.user)
+        except StudioError as refused:
+            error = refused.message
+        else:
+            messages.success(request, f"You joined {membership.workspace} as {membership.role}.")
+            return redirect("project_list")
+    return TemplateResponse(
+        request,
+        "projects/invitation.html",
+        {"invitation": invitation, "error": error},
+        status=422 if error else 200,
     )

@@ -68,12 +68,22 @@
     });
   }
 
-  document.addEventListener("htmx:wsOpen", function () {
+  let heartbeat = null;
+
+  document.addEventListener("htmx:wsOpen", function (event) {
     stopPolling();
     setStatus("Live", "open");
+    // Keeps this page on the "viewing now" list.
+    const socket = event.detail.socketWrapper;
+    if (heartbeat !== null) window.clearInterval(heartbeat);
+    heartbeat = window.setInterval(function () {
+      socket.send(JSON.stringify({ heartbeat: 1 }));
+    }, 30000);
   });
 
   document.addEventListener("htmx:wsClose", function () {
+    if (heartbeat !== null) window.clearInterval(heartbeat);
+    heartbeat = null;
     setStatus("Reconnecting… (checking every 2 s)", "polling");
     startPolling();
   });
@@ -101,6 +111,99 @@
   document.addEventListener("htmx:afterSettle", markCurrent);
   document.addEventListener("htmx:oobAfterSwap", markCurrent);
 
+  // Comments and markers seek the player; "use the player's time" fills
+  // the comment's timecode, and pausing fills it when it is empty.
+  document.addEventListener("click", function (event) {
+    const seek = event.target.closest("[data-seek]");
+    if (seek) {
+      const player = document.getElementById(seek.dataset.player);
+      if (player) {
+        player.currentTime = parseFloat(seek.dataset.seek);
+        player.focus();
+      }
+      return;
+    }
+    const useTime = event.target.closest(".use-current-time");
+    if (useTime) {
+      const player = document.getElementById(useTime.dataset.player);
+      const form = useTime.closest("form");
+      if (player && form) form.querySelector(".comment-start").value = player.currentTime.toFixed(1);
+    }
+  });
+
+  document.addEventListener("pause", function (event) {
+    const player = event.target;
+    if (!(player instanceof HTMLVideoElement) || !player.id) return;
+    const form = document.querySelector('.comment-form[data-player="' + player.id + '"]');
+    const start = form && form.querySelector(".comment-start");
+    if (start && !start.value) start.value = player.currentTime.toFixed(1);
+  }, true);
+
+  // Keyboard: k or space plays and pauses a focused player; j and l step.
+  document.addEventListener("keydown", function (event) {
+    const player = event.target;
+    if (!(player instanceof HTMLVideoElement)) return;
+    if (event.key === "k" || event.key === " ") {
+      event.preventDefault();
+      if (player.paused) player.play(); else player.pause();
+    } else if (event.key === "j" || event.key === "l") {
+      player.currentTime = Math.max(0, player.currentTime + (event.key === "l" ? 1 : -1));
+    }
+  });
+
+  // Compare: the players play, pause and seek together.
+  function syncPlayers() {
+    const players = Array.from(document.querySelectorAll("video[data-sync]"));
+    if (players.length < 2) return;
+    const scrub = document.getElementById("sync-scrub");
+    const shown = document.getElementById("sync-time");
+    const button = document.getElementById("sync-play");
+    let following = false;
+    function others(source) { return players.filter(function (p) { return p !== source; }); }
+    function longest() { return Math.max.apply(null, players.map(function (p) { return p.duration || 0; })); }
+    players.forEach(function (player) {
+      player.addEventListener("play", function () {
+        if (following) return;
+        following = true;
+        others(player).forEach(function (p) { p.currentTime = player.currentTime; p.play(); });
+        following = false;
+        if (button) button.textContent = "Pause both";
+      });
+      player.addEventListener("pause", function () {
+        if (following) return;
+        following = true;
+        others(player).forEach(function (p) { p.pause(); p.currentTime = player.currentTime; });
+        following = false;
+        if (button) button.textContent = "Play both";
+      });
+      player.addEventListener("seeked", function () {
+        if (following) return;
+        following = true;
+        others(player).forEach(function (p) {
+          if (Math.abs(p.currentTime - player.currentTime) > 0.05) p.currentTime = player.currentTime;
+        });
+        following = false;
+      });
+      player.addEventListener("timeupdate", function () {
+        const total = longest();
+        if (scrub && total) scrub.value = String(Math.round(player.currentTime / total * 1000));
+        if (shown) shown.textContent = player.currentTime.toFixed(1) + " s";
+      });
+    });
+    if (button) {
+      button.addEventListener("click", function () {
+        if (players[0].paused) players[0].play(); else players[0].pause();
+      });
+    }
+    if (scrub) {
+      scrub.addEventListener("input", function () {
+        const time = parseInt(scrub.value, 10) / 1000 * longest();
+        players.forEach(function (p) { p.currentTime = time; });
+        if (shown) shown.textContent = time.toFixed(1) + " s";
+      });
+    }
+  }
+
   // Edit templates fill the instruction box.
   document.addEventListener("click", function (event) {
     const chip = event.target.closest("[data-fill]");
@@ -114,6 +217,7 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     markCurrent();
+    syncPlayers();
     if (live() && typeof WebSocket === "undefined") startPolling();
   });
 })();

@@ -2,6 +2,7 @@ from datetime import timedelta
 
 import av
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -107,7 +108,7 @@ def test_an_edit_of_an_unfinished_version_is_refused(project, member):
 def test_a_viewer_cannot_generate(project, member):
     member.role = "viewer"
     member.save()
-    with pytest.raises(StudioError, match="viewer"):
+    with pytest.raises(PermissionDenied, match="viewer"):
         create(project, member)
     assert not project.versions.exists()
 

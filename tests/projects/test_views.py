@@ -136,26 +136,26 @@ def test_bad_input_gets_a_message_on_its_field_and_creates_nothing(
         generate_data(**overrides),
         headers={"HX-Request": "true"},
     )
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert message in response.text
     assert 'aria-invalid="true"' in response.text
     assert not Version.objects.exists()
     assert not project.assets.exists()
 
 
-def test_edit_and_its_errors(logged_in, project, tasks):
-    parent = VersionFactory(project=project, number=1, status=Version.Status.QUEUED)
+def test_edit_errors_are_shown_on_the_edit_form(logged_in, project):
+    VersionFactory(project=project, number=1, status=Version.Status.QUEUED)
     url = reverse("version_edit", args=[project.pk, 1])
     response = logged_in.post(
         url, {"instruction": "", "engine": "local"}, headers={"HX-Request": "true"}
     )
+    assert response.status_code == 422
     assert "Say what to change" in response.text
     response = logged_in.post(
         url, {"instruction": "Make it warmer", "engine": "local"}, headers={"HX-Request": "true"}
     )
     assert "not ready yet" in response.text
     assert project.versions.count() == 1
-    parent.delete()
 
 
 def test_an_edit_becomes_a_child_with_keep_everything_else_the_same(logged_in, project, tasks):
