@@ -413,7 +413,7 @@ class Comment(models.Model):
 
 def _clock(seconds: float) -> str:
     whole = int(seconds)
-    tenths = int(round((seconds - whole) * 10))
+    tenths = round((seconds - whole) * 10)
     if tenths == 10:
         whole, tenths = whole + 1, 0
     text = f"{whole // 60}:{whole % 60:02d}"

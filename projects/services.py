@@ -12,6 +12,7 @@ import difflib
 import hashlib
 import logging
 import random
+import re
 import secrets
 import shutil
 import tempfile
@@ -237,8 +238,9 @@ def edit_prompt(*, instruction: str, keep_rest_same: bool, preserve: str = "") -
 
 
 def _sentence(text: str) -> str:
+    """Text ending as a sentence, so instructions joined after it stay apart."""
     text = text.strip()
-    return text if text.endswith((".", "!", "?", '"', "'")) else f"{text}."
+    return text if re.search(r"[.!?][\"'\u201d\u2019]?$", text) else f"{text}."
 
 
 @dataclass(frozen=True)
@@ -1392,7 +1394,7 @@ def _token_digest(token: str) -> str:
 def invitation_create(*, membership: Membership, role: str) -> tuple[Invitation, str]:
     """A single-use link; the token is returned once and only its digest kept."""
     if not membership.is_owner:
-        raise StudioError("Only owners can invite people.")
+        raise PermissionDenied("Only owners can invite people.")
     if role not in Membership.Role.values:
         raise StudioError("Choose a role.", field="role")
     token = secrets.token_urlsafe(32)
@@ -1440,7 +1442,7 @@ def invitation_accept(*, token: str, user: AbstractBaseUser) -> Membership:
 
 def invitation_revoke(*, membership: Membership, invitation: Invitation) -> None:
     if not membership.is_owner or invitation.workspace_id != membership.workspace_id:
-        raise StudioError("Only owners can withdraw invitations.")
+        raise PermissionDenied("Only owners can withdraw invitations.")
     Invitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True).update(revoked_at=_now())
 
 
@@ -1450,7 +1452,7 @@ def _owner_count(workspace_id: int) -> int:
 
 def membership_change_role(*, by: Membership, target: Membership, role: str) -> Membership:
     if not by.is_owner or by.workspace_id != target.workspace_id:
-        raise StudioError("Only owners can change roles.")
+        raise PermissionDenied("Only owners can change roles.")
     if role not in Membership.Role.values:
         raise StudioError("Choose a role.", field="role")
     if target.is_owner and role != Membership.Role.OWNER and _owner_count(target.workspace_id) == 1:
@@ -1463,7 +1465,7 @@ def membership_change_role(*, by: Membership, target: Membership, role: str) -> 
 def membership_remove(*, by: Membership, target: Membership) -> None:
     """Remove a member; their open pages lose access at once."""
     if not by.is_owner or by.workspace_id != target.workspace_id:
-        raise StudioError("Only owners can remove members.")
+        raise PermissionDenied("Only owners can remove members.")
     if target.is_owner and _owner_count(target.workspace_id) == 1:
         raise StudioError("A workspace needs an owner: make someone else owner first.")
     user_id, workspace_id = target.user_id, target.workspace_id

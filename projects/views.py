@@ -392,6 +392,7 @@ def version_edit(request: HttpRequest, project_id: int, number: int) -> HttpResp
                     preserve=data["preserve"],
                 ),
                 prompt_fields={"preserve": data["preserve"]},
+                addressed_comments=parent.comments.filter(pk__in=data["addresses"], parent=None),
                 aspect_ratio=parent.aspect_ratio,
                 resolution=parent.resolution,
                 duration_seconds=parent.duration_seconds,
@@ -824,8 +825,6 @@ def comments_to_edit(request: HttpRequest, project_id: int, number: int) -> Http
         },
         parent=version,
     )
-    if not comments:
-        form.add_error(None, "Choose at least one open comment.")
     return TemplateResponse(
         request,
         "projects/project_detail.html#edit_form",
@@ -834,6 +833,7 @@ def comments_to_edit(request: HttpRequest, project_id: int, number: int) -> Http
             "membership": membership,
             "selected": version,
             "edit_form": form,
+            "edit_notice": "" if comments else "Choose at least one open comment.",
         },
         status=200 if comments else 422,
     )

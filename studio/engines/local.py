@@ -33,7 +33,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Protocol, cast
@@ -793,9 +793,14 @@ class Reverse:
 @dataclass(frozen=True)
 class ColorGrade:
     look: str  # one of COLOR_LOOKS
+    # Seconds on the edited timeline; end None means to the end.
+    start: float = 0.0
+    end: float | None = None
 
     def describe(self) -> str:
-        return COLOR_LOOKS[self.look]
+        if self.start == 0 and self.end is None:
+            return COLOR_LOOKS[self.look]
+        return f"{COLOR_LOOKS[self.look]} {_describe_range(self.start, self.end)}"
 
 
 @dataclass(frozen=True)
@@ -1145,6 +1150,11 @@ _TEXT_TIMES: tuple[tuple[re.Pattern[str], _TimeReader], ...] = (
         re.compile(rf"\[\s*{_TIME}\s*(?:-|\u2013|to)\s*{_TIME}\s*\]"),
         lambda match: (_seconds(match[1]), _seconds(match[2])),
     ),
+    # A review comment's single timecode: from then on.
+    (
+        re.compile(rf"\[\s*{_TIME}\s*\]"),
+        lambda match: (_seconds(match[1]), None),
+    ),
     (
         re.compile(rf"\bfrom {_TIME}\s*(?:to|until|till|-|\u2013)\s*{_TIME}"),
         lambda match: (_seconds(match[1]), _seconds(match[2])),
@@ -1257,6 +1267,17 @@ def _parse_clause(clause: str) -> list[EditOperation] | _Preserve | None:
             allowed = allowed | matcher.context
 
     operations = [operation for _, operation in sorted(found, key=lambda item: item[0])]
+    if any(isinstance(op, ColorGrade) for op in operations):
+        # "[0-2s] make it warmer": a look can hold for part of the video.
+        for pattern, read in _TEXT_TIMES:
+            if match := pattern.search(remaining):
+                start, end = read(match)
+                remaining = _blank(remaining, match)
+                operations = [
+                    replace(op, start=start, end=end) if isinstance(op, ColorGrade) else op
+                    for op in operations
+                ]
+                break
     if operations:
         if _leftover_is_filler(remaining, allowed):
             return operations
@@ -1369,7 +1390,7 @@ class EditPlan:
     height: int
     # The source box resampled into each output frame; None keeps geometry.
     crop: tuple[float, float, float, float] | None
-    looks: tuple[str, ...]
+    looks: tuple[tuple[str, int, int], ...]  # with output frame range
     overlays: tuple[tuple[TextOverlay, int, int], ...]  # with output frame range
     keep_audio: bool
 
@@ -1384,6 +1405,21 @@ class EditPlan:
 def _aspect_size(aspect_ratio: str, short: int) -> tuple[int, int]:
     long = (short * 16 // 9) // 2 * 2
     return {"16:9": (long, short), "9:16": (short, long), "1:1": (short, short)}[aspect_ratio]
+
+
+def _look_frames(
+    grade: ColorGrade, duration: float, fps: Fraction, frames: int
+) -> tuple[str, int, int]:
+    first = grade.start if grade.start >= 0 else duration + grade.start
+    last = duration if grade.end is None else grade.end
+    first_frame, end_frame = max(0, round(first * fps)), min(frames, round(last * fps))
+    if end_frame <= first_frame:
+        raise EngineError(
+            ErrorKind.INVALID_INPUT,
+            f"The {COLOR_LOOKS[grade.look]} would apply to no frame: the edited video is "
+            f"{float(duration):.3g} s long.",
+        )
+    return grade.look, first_frame, end_frame
 
 
 def plan_edit(operations: Sequence[EditOperation], source: VideoInfo) -> EditPlan:
@@ -1455,7 +1491,11 @@ def plan_edit(operations: Sequence[EditOperation], source: VideoInfo) -> EditPla
         width=width,
         height=height,
         crop=crop,
-        looks=tuple(op.look for op in operations if isinstance(op, ColorGrade)),
+        looks=tuple(
+            _look_frames(op, duration, fps, frames)
+            for op in operations
+            if isinstance(op, ColorGrade)
+        ),
         overlays=tuple(overlays),
         keep_audio=source.has_audio and not any(isinstance(op, Mute) for op in operations),
     )
@@ -1645,14 +1685,15 @@ def _edited_frames(
     try:
         for index, frame in enumerate(frames):
             showing = [o for o in overlays if o.first_frame <= index < o.end_frame]
-            if plan.crop is None and not plan.looks and not showing:
+            looks = [look for look, first, end in plan.looks if first <= index < end]
+            if plan.crop is None and not looks and not showing:
                 # Untouched frames go to the encoder as decoded: no RGB round trip.
                 yield frame
                 continue
             image = frame.to_image()
             if plan.crop is not None:
                 image = image.resize((plan.width, plan.height), RESAMPLE, box=plan.crop)
-            for look in plan.looks:
+            for look in looks:
                 image = apply_look(image, look)
             for overlay in showing:
                 image.paste(overlay.layer, overlay.origin, overlay.layer)

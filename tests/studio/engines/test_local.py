@@ -371,6 +371,26 @@ def test_black_and_white_keeps_everything_else(
     assert abs(audio_seconds(path) - 3.0) <= 1 / FPS
 
 
+def test_a_look_can_hold_for_a_time_range_as_review_comments_write_it(
+    engine: LocalEngine, tmp_path: Path, parent: Path, parent_frames: list[np.ndarray]
+) -> None:
+    prompt = "[0-1.5s] Make it black and white. Keep everything else the same."
+    assert parse_edit(prompt) == [ColorGrade("grayscale", start=0.0, end=1.5)]
+    path = render(engine, edit_request(prompt, parent), tmp_path / "a.mp4")
+    frames = decode_frames(path)
+    assert len(frames) == PARENT_FRAMES
+    spread = [(f.max(axis=2) - f.min(axis=2)).mean() for f in frames]
+    assert max(spread[:36]) < 2.0
+    assert min(spread[36:]) > 50
+    assert mad(frames[60], parent_frames[60]) < 3.0
+
+
+def test_a_single_timecode_starts_text_then(engine: LocalEngine) -> None:
+    assert parse_edit('[2s] Add on-screen text "SALE"') == [
+        TextOverlay("SALE", position="center", start=2.0, end=None)
+    ]
+
+
 def test_reframe_to_portrait_changes_geometry_only(
     engine: LocalEngine, tmp_path: Path, parent: Path
 ) -> None:
