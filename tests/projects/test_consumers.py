@@ -140,3 +140,79 @@ async def test_asking_since_a_number_resends_what_changed(db):
     assert f'id="status-{finished.pk}"' in catch_up
     assert "Rate limited" in catch_up
     await communicator.disconnect()
+
+
+@sync_to_async
+def setup_team():
+    owner = MembershipFactory(role=Membership.Role.OWNER)
+    reviewer = MembershipFactory(workspace=owner.workspace, role=Membership.Role.REVIEWER)
+    project = ProjectFactory(workspace=owner.workspace)
+    version = VersionFactory(project=project, number=1, video_duration=5.0)
+    project.last_version_number = 1
+    project.save()
+    return owner, reviewer, project, version
+
+
+async def test_each_activity_reaches_a_second_member_live(db):
+    owner, reviewer, project, version = await setup_team()
+    communicator = await connect_as(reviewer.user, project)
+    assert (await communicator.connect())[0]
+    await receive_containing(communicator, 'id="live-seq"')
+
+    await sync_to_async(services.comment_create)(
+        version=version, membership=owner, body="Logo too small", start_seconds=2.0
+    )
+    message = await receive_containing(communicator, "Logo too small")
+    assert f'id="comments-{version.pk}"' in message
+    assert 'data-verb="commented"' in message
+
+    await sync_to_async(services.review_decide)(
+        version=version, membership=owner, decision="approved", note="Ship it"
+    )
+    message = await receive_containing(communicator, 'data-verb="decided"')
+    assert 'data-decision="approved"' in message and "Ship it" in message
+
+    await sync_to_async(services.project_pick)(project=project, membership=owner, version=version)
+    message = await receive_containing(communicator, 'data-verb="picked"')
+    assert 'data-pick="true"' in message
+
+    created = await sync_to_async(services.version_create)(
+        project=project,
+        membership=owner,
+        author=owner.user,
+        kind=Version.Kind.EDIT,
+        parent=version,
+        prompt="Make it warmer.",
+        aspect_ratio="16:9",
+        resolution="480p",
+        duration_seconds=3,
+        engine="local",
+    )
+    message = await receive_containing(communicator, 'data-verb="edited"')
+    assert f'id="node-{created.pk}"' in message
+    await communicator.disconnect()
+
+
+async def test_presence_shows_who_is_viewing(db):
+    owner, reviewer, project, _ = await setup_team()
+    first = await connect_as(reviewer.user, project)
+    assert (await first.connect())[0]
+    await receive_containing(first, reviewer.user.username)
+    second = await connect_as(owner.user, project)
+    assert (await second.connect())[0]
+    message = await receive_containing(first, f'data-user="{owner.user.username}"')
+    assert 'id="presence"' in message
+    await second.disconnect()
+    message = await receive_containing(first, 'id="presence"')
+    assert owner.user.username not in message
+    await first.disconnect()
+
+
+async def test_removal_closes_the_members_sockets(db):
+    owner, reviewer, project, _ = await setup_team()
+    communicator = await connect_as(reviewer.user, project)
+    assert (await communicator.connect())[0]
+    await sync_to_async(services.membership_remove)(by=owner, target=reviewer)
+    assert await closes(communicator)
+    again = await connect_as(reviewer.user, project)
+    assert not (await again.connect())[0]

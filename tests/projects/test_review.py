@@ -246,7 +246,7 @@ def test_only_the_author_edits_or_deletes_a_comment_and_anyone_may_resolve(clien
 
 
 def test_comments_become_an_edit_that_resolves_them_when_approved(client, team, tasks, settings):
-    members, project, version = team
+    members, project, _ = team
     real = services.version_create(
         project=project,
         membership=members["owner"],
