@@ -111,6 +111,24 @@
   document.addEventListener("htmx:afterSettle", markCurrent);
   document.addEventListener("htmx:oobAfterSwap", markCurrent);
 
+  // When the version on screen finishes, fetch its whole panel again: the
+  // player, the edit box and the review tools appear without a reload.
+  const FINISHED = new Set(["ready", "failed", "blocked", "cancelled", "reconcile"]);
+  document.addEventListener("htmx:oobAfterSwap", function (event) {
+    // The event fires on each swapped-in element; detail.target is the
+    // element that received them.
+    const target = event.detail && event.detail.target;
+    if (!target || !target.id || target.id.indexOf("status-") !== 0) return;
+    const panel = document.getElementById("version-panel");
+    if (!panel || panel.dataset.versionId !== target.id.slice("status-".length)) return;
+    const badge = target.querySelector("[data-status]");
+    if (!badge || badge.dataset.status === panel.dataset.status) return;
+    panel.dataset.status = badge.dataset.status;
+    if (FINISHED.has(badge.dataset.status)) {
+      htmx.ajax("GET", panel.dataset.url, { target: "#version-panel", swap: "outerHTML" });
+    }
+  });
+
   // Comments and markers seek the player; "use the player's time" fills
   // the comment's timecode, and pausing fills it when it is empty.
   document.addEventListener("click", function (event) {
