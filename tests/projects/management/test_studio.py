@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -65,18 +66,30 @@ class Browser:
             return response.geturl(), response.read().decode()
 
 
-def test_studio_runs_a_generation_and_stops_cleanly_on_ctrl_c(tmp_path):
-    port = free_port()
+def start_studio(var_dir: Path, port: int) -> tuple[subprocess.Popen, str]:
     process = subprocess.Popen(
         [sys.executable, "manage.py", "studio", f"127.0.0.1:{port}"],
         cwd=ROOT,
-        env=embedded_env(tmp_path),
+        env=embedded_env(var_dir),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
+    return process, process.stdout.readline()
+
+
+def stop_studio(process: subprocess.Popen) -> str:
+    process.send_signal(signal.SIGINT)
+    output = process.communicate(timeout=60)[0]
+    assert process.returncode == 0, output
+    assert "Omni Studio stopped." in output
+    return output
+
+
+def test_studio_runs_a_generation_and_stops_cleanly_on_ctrl_c(tmp_path):
+    port = free_port()
+    process, banner = start_studio(tmp_path, port)
     try:
-        banner = process.stdout.readline()
         assert f"http://127.0.0.1:{port}/" in banner
         browser = Browser(f"http://127.0.0.1:{port}")
         assert "Sign in" in browser.get("/accounts/login/")
@@ -106,10 +119,57 @@ def test_studio_runs_a_generation_and_stops_cleanly_on_ctrl_c(tmp_path):
         video = browser.opener.open(f"http://127.0.0.1:{port}{version_path}video.mp4", timeout=10)
         assert video.read(12)[4:8] == b"ftyp"
     finally:
-        process.send_signal(signal.SIGINT)
-        output = process.communicate(timeout=60)[0]
-    assert process.returncode == 0, output
-    assert "Omni Studio stopped." in output
+        stop_studio(process)
+
+
+def test_ctrl_c_mid_render_leaves_a_version_that_resumes_on_the_next_start(tmp_path):
+    port = free_port()
+    process, banner = start_studio(tmp_path, port)
+    try:
+        browser = Browser(f"http://127.0.0.1:{port}")
+        password = "a long passphrase 42"
+        browser.post(
+            "/accounts/signup/", {"username": "ada", "password1": password, "password2": password}
+        )
+        url, _ = browser.post("/projects/new/", {"title": "Long render"})
+        project_path = urllib.parse.urlparse(url).path
+        url, _ = browser.post(
+            project_path + "generate/",
+            {
+                "mode": "text",
+                "engine": "local",
+                "prompt": "A slow sunrise over hills",
+                "aspect_ratio": "16:9",
+                "resolution": "1080p",
+                "duration_seconds": "10",
+            },
+        )
+        version_path = urllib.parse.urlparse(url).path
+        deadline = time.monotonic() + 60
+        while not re.search(r'<progress max="100" value="([1-9]\d?)"', browser.get(version_path)):
+            assert time.monotonic() < deadline, "the render never started"
+            time.sleep(0.2)
+    finally:
+        stop_studio(process)
+
+    with sqlite3.connect(tmp_path / "studio.sqlite3") as db:
+        status, lease, video, progress = db.execute(
+            "select status, lease_until, video, progress from projects_version"
+        ).fetchone()
+    assert status == "generating"
+    assert lease is None, "the lease is handed back so the next start resumes at once"
+    assert video == ""
+    assert 0 < progress < 1
+
+    process, banner = start_studio(tmp_path, port)
+    try:
+        assert "resuming 1 unfinished version" in banner
+        deadline = time.monotonic() + 120
+        while "Download MP4" not in browser.get(version_path):
+            assert time.monotonic() < deadline
+            time.sleep(0.5)
+    finally:
+        stop_studio(process)
 
 
 @pytest.mark.django_db(transaction=True)
