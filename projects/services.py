@@ -1764,7 +1764,7 @@ def compare_versions(a: Version, b: Version, versions_by_id: dict[int, Version])
             value_a, value_b = a.prompt_fields.get(key, ""), b.prompt_fields.get(key, "")
         else:
             value_a, value_b = getattr(a, name), getattr(b, name)
-        value_a, value_b = str(value_a), str(value_b)
+        value_a, value_b = _shown(name, value_a), _shown(name, value_b)
         rows.append(
             FieldDifference(
                 label=label,
@@ -1788,6 +1788,14 @@ def compare_versions(a: Version, b: Version, versions_by_id: dict[int, Version])
         "path_a": chain_a[cut + 1 :] if common else chain_a,
         "path_b": chain_b[cut + 1 :] if common else chain_b,
     }
+
+
+def _shown(name: str, value) -> str:
+    if name == "kind":
+        return Version.Kind(value).label
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
 
 
 def _word_diff(a: str, b: str) -> list[tuple[str, str]]:
