@@ -74,10 +74,21 @@ def project_list(request: HttpRequest) -> HttpResponse:
         .select_related("workspace")
         .order_by("-updated_at", "-pk")
     )
+    current = None
+    if workspace_id := request.GET.get("workspace", ""):
+        current = next((m for m in memberships if str(m.workspace_id) == workspace_id), None)
+        if current is None:
+            raise Http404("No such workspace.")
+        projects = projects.filter(workspace_id=current.workspace_id)
     return TemplateResponse(
         request,
         "projects/project_list.html",
-        {"memberships": memberships, "projects": projects, "form": ProjectForm()},
+        {
+            "memberships": memberships,
+            "projects": projects,
+            "form": ProjectForm(),
+            "current": current,
+        },
     )
 
 

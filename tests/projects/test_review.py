@@ -424,3 +424,20 @@ def test_provenance_export_has_every_ancestor(client, team):
     assert second["author"] == members["editor"].user.username
     assert {"prompt", "engine", "model", "aspect_ratio", "cost", "created_at"} <= set(second)
     assert v2.pk
+
+
+def test_a_member_of_several_workspaces_switches_between_them(client, team):
+    members, project, _ = team
+    editor = members["editor"]
+    own = MembershipFactory(user=editor.user, role="owner")
+    mine = ProjectFactory(workspace=own.workspace, title="My own thing")
+    as_user(client, editor)
+    everything = client.get(reverse("project_list")).text
+    assert project.title in everything and mine.title in everything
+    only_mine = client.get(reverse("project_list") + f"?workspace={own.workspace_id}").text
+    assert mine.title in only_mine and project.title not in only_mine
+    stranger = MembershipFactory()
+    assert (
+        client.get(reverse("project_list") + f"?workspace={stranger.workspace_id}").status_code
+        == 404
+    )
