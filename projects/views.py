@@ -374,6 +374,12 @@ def _form_errors(request, project, membership, *, status: int = 422, **forms) ->
         return TemplateResponse(
             request, f"projects/project_detail.html#{name}", context, status=status
         )
+    for form in forms.values():
+        if hasattr(form, "non_field_errors"):
+            for error in form.non_field_errors():
+                # Shown on the page even where the form itself is not (a
+                # viewer has no composer).
+                messages.error(request, error)
     number = forms.pop("selected").number if "selected" in forms else None
     context = _project_page_context(request, project, membership, number=number, **forms)
     return TemplateResponse(request, "projects/project_detail.html", context, status=status)

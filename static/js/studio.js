@@ -157,11 +157,12 @@
     if (start && !start.value) start.value = player.currentTime.toFixed(1);
   }, true);
 
-  // Keyboard: k or space plays and pauses a focused player; j and l step.
+  // Keyboard: on a focused player, k plays and pauses (space already does,
+  // through the browser's own controls); j and l step back and forward.
   document.addEventListener("keydown", function (event) {
     const player = event.target;
     if (!(player instanceof HTMLVideoElement)) return;
-    if (event.key === "k" || event.key === " ") {
+    if (event.key === "k") {
       event.preventDefault();
       if (player.paused) player.play(); else player.pause();
     } else if (event.key === "j" || event.key === "l") {

@@ -222,7 +222,11 @@ def test_a_viewer_sees_no_composer_and_cannot_post_one(client, db):
         generate_data(),
         headers={"HX-Request": "true"},
     )
+    assert response.status_code == 403
     assert "only owners and editors can generate" in response.text
+    without_htmx = client.post(reverse("version_generate", args=[project.pk]), generate_data())
+    assert without_htmx.status_code == 403
+    assert "only owners and editors can generate" in without_htmx.text
     assert not Version.objects.exists()
 
 
