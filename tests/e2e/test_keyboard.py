@@ -23,6 +23,8 @@ MAX_TABS = 80
 # Roles of the things a person operates; each needs a name.
 CONTROL_ROLES = {
     "button",
+    # What Chromium calls a <summary>.
+    "DisclosureTriangle",
     "checkbox",
     "combobox",
     "link",
@@ -195,6 +197,22 @@ def test_keyboard_only(page, screenshot):
     page.keyboard.press("Shift+Tab")
     page.keyboard.press("Enter")
     expect(page.locator("#version-panel")).to_have_attribute("data-version-number", "1")
+
+    # Comment at a time, without the mouse.
+    v1_pk = shown_version(page).pk
+    page.locator("body").focus()
+    tab_to(page, lambda f: f["id"] == f"comment-body-{v1_pk}", "the comment box")
+    page.keyboard.type("The lantern flickers too early")
+    tab_to(page, lambda f: f["id"] == f"comment-start-{v1_pk}", "the comment's time")
+    page.keyboard.type("1.5")
+    for _ in range(5):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent.trim()") == "Comment":
+            break
+    expect(page.locator(".comment-form").get_by_role("button", name="Comment")).to_be_focused()
+    page.keyboard.press("Enter")
+    comment = page.locator(".comment-list li.comment", has_text="The lantern flickers too early")
+    expect(comment).to_contain_text("0:01.5")
 
     # Everything on the page with the ready version, its player and edit box.
     expect(page.locator("#edit-form")).to_be_visible()
