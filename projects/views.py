@@ -190,6 +190,7 @@ def _project_page_context(
         selected.parent_version = by_id.get(selected.parent_id)
         selected.assets = list(selected.input_assets.all())
         selected.child_count = sum(1 for v in versions if v.parent_id == selected.pk)
+        selected.addressed = list(selected.addressed_comments.all())
         _attach_review(selected)
     if edit_form is None and selected is not None:
         edit_form = EditForm(parent=selected)

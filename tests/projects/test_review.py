@@ -315,6 +315,8 @@ def test_comments_become_an_edit_that_resolves_them_when_approved(client, team, 
     assert history == ["changes_requested", "approved"]
     page = client.get(child.get_absolute_url()).text
     assert page.index("Approved") < page.index("Changes requested")
+    addressed = page.split("<dt>Addresses</dt>")[1].split("</dd>")[0]
+    assert f"#comment-{late.pk}" in addressed and "Resolved" in addressed
 
 
 def test_addressed_comments_must_belong_to_the_parent(client, team):
