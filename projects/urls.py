@@ -1,6 +1,6 @@
 from django.urls import path
 
-from projects import views
+from projects import api_views, views
 
 urlpatterns = [
     path("", views.project_list, name="project_list"),
@@ -20,6 +20,13 @@ urlpatterns = [
     path("projects/<int:project_id>/updates/", views.project_updates, name="project_updates"),
     path("projects/<int:project_id>/compare/", views.compare, name="compare"),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
+    path("settings/tokens/", api_views.api_tokens, name="api_tokens"),
+    path("settings/tokens/new/", api_views.api_token_create, name="api_token_create"),
+    path(
+        "settings/tokens/<int:token_id>/revoke/",
+        api_views.api_token_revoke,
+        name="api_token_revoke",
+    ),
     path(
         "projects/<int:project_id>/comments/<int:comment_id>/edit/",
         views.comment_edit,

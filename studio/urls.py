@@ -9,5 +9,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/signup/", project_views.signup, name="signup"),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("projects.api")),
     path("", include("projects.urls")),
 ]

@@ -1,0 +1,336 @@
+"""What the API reads and writes, as Pydantic schemas (the OpenAPI schema is
+generated from these)."""
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from ninja import Schema
+from pydantic import AfterValidator, ConfigDict, Field
+
+from projects.models import Membership, Review, Version
+from projects.services import PROMPT_FIELDS
+from studio.engines.base import ASPECT_RATIOS, RESOLUTION_HEIGHTS
+
+# Bounds the databases can hold (PostgreSQL's integer and bigint), so an
+# absurd number is a 422 rather than an overflow.
+MAX_ID = 2**63 - 1
+MAX_NUMBER = 2**31 - 1
+
+
+def _storable(value: str) -> str:
+    """Text a database can store: no NUL (PostgreSQL refuses it) and no lone
+    surrogates (not UTF-8)."""
+    if "\x00" in value:
+        raise ValueError("Text may not contain NUL characters.")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise ValueError("Text must be valid Unicode.") from error
+    return value
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("This field may not be blank.")
+    return value
+
+
+def text(max_length: int | None = None, *, required: bool = False, **kwargs):
+    validators = [AfterValidator(_storable)]
+    if required:
+        validators.append(AfterValidator(_not_blank))
+    return Annotated[str, Field(max_length=max_length, **kwargs), *validators]
+
+
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+Number = Annotated[int, Field(ge=1, le=MAX_NUMBER)]
+Seconds = Annotated[float, Field(ge=0, le=3600, allow_inf_nan=False)]
+
+StatusName = Literal[tuple(Version.Status.values)]  # type: ignore[valid-type]
+KindName = Literal[tuple(Version.Kind.values)]  # type: ignore[valid-type]
+GenerationKind = Literal["text_to_video", "image_to_video", "reference_to_video"]
+RoleName = Literal[tuple(Membership.Role.values)]  # type: ignore[valid-type]
+AspectRatio = Literal[ASPECT_RATIOS]  # type: ignore[valid-type]
+Resolution = Literal[tuple(RESOLUTION_HEIGHTS)]  # type: ignore[valid-type]
+DecisionName = Literal[tuple(Review.Decision.values)]  # type: ignore[valid-type]
+
+
+class StrictSchema(Schema):
+    """Input: an unknown field is an error naming it, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# Errors.
+
+
+class ErrorDetail(Schema):
+    code: str = Field(description="Stable, for programs: validation_error, not_found, ...")
+    message: str = Field(description="For people.")
+    field: str | None = Field(description="The request field at fault, if any.")
+
+
+class ErrorOut(Schema):
+    error: ErrorDetail
+
+
+# Workspaces and engines.
+
+
+class WorkspaceOut(Schema):
+    id: int
+    name: str
+    region: str
+    role: RoleName
+
+
+class EngineOut(Schema):
+    name: str
+    label: str
+    default: bool
+    tasks: list[str]
+    aspect_ratios: list[str]
+    resolutions: list[str]
+    min_duration: int
+    max_duration: int
+    max_images: int
+    max_videos: int
+    max_prompt_chars: int
+    reports_percent: bool
+    paid: bool
+
+
+# Projects.
+
+
+class ProjectCreateIn(StrictSchema):
+    title: text(200, min_length=1, required=True)  # type: ignore[valid-type]
+    workspace: Id | None = Field(None, description="Defaults to your first workspace (by name).")
+
+
+class ProjectRenameIn(StrictSchema):
+    title: text(200, min_length=1, required=True)  # type: ignore[valid-type]
+
+
+class WorkspaceRef(Schema):
+    id: int
+    name: str
+
+
+class ProjectOut(Schema):
+    id: int
+    title: str
+    workspace: WorkspaceRef
+    role: RoleName = Field(description="Your role in the project's workspace.")
+    default_engine: str
+    default_aspect_ratio: str
+    version_count: int
+    picked_version: int | None = Field(description="The owner's pick, by version number.")
+    seq: int = Field(description="The project's latest event number.")
+    created_at: datetime
+    updated_at: datetime
+    web_url: str
+
+
+class ProjectPage(Schema):
+    count: int
+    limit: int
+    offset: int
+    items: list[ProjectOut]
+
+
+# Assets.
+
+
+class AssetOut(Schema):
+    id: int
+    kind: Literal["image", "video"]
+    original_name: str
+    mime_type: str
+    size_bytes: int
+    width: int
+    height: int
+    duration_seconds: float | None
+    sha256: str
+    version: int | None = Field(
+        description="For an uploaded clip: the root version it became, by number."
+    )
+    created_at: datetime
+
+
+# Versions.
+
+
+class PromptFields(StrictSchema):
+    """The composer's structured fields; the prompt is written from them when
+    no prompt is given."""
+
+    subject: text(300) = ""  # type: ignore[valid-type]
+    action: text(300) = ""  # type: ignore[valid-type]
+    camera: text(300) = ""  # type: ignore[valid-type]
+    scene: text(300) = ""  # type: ignore[valid-type]
+    lighting: text(300) = ""  # type: ignore[valid-type]
+    style: text(300) = ""  # type: ignore[valid-type]
+    preserve: text(300) = ""  # type: ignore[valid-type]
+    exclude: text(300) = ""  # type: ignore[valid-type]
+
+
+assert set(PromptFields.model_fields) == set(PROMPT_FIELDS)
+
+
+class VersionCreateIn(StrictSchema):
+    """A generation, or an edit when `parent` is given."""
+
+    parent: Number | None = Field(
+        None, description="Edit this version (by number); the new version is its child."
+    )
+    kind: GenerationKind | None = Field(
+        None,
+        description="For a generation. Inferred when left out: from the assets given "
+        "(none: text_to_video, one still: image_to_video, else reference_to_video).",
+    )
+    prompt: text(100_000) | None = Field(  # type: ignore[valid-type]
+        None, description="For a generation; written from prompt_fields when left out."
+    )
+    prompt_fields: PromptFields | None = None
+    instruction: text(100_000) | None = Field(  # type: ignore[valid-type]
+        None, description="For an edit: what to change."
+    )
+    keep_rest_same: bool | None = Field(
+        None,
+        description="For an edit (default true): append “Keep everything else the same.” "
+        "and the preserve list.",
+    )
+    preserve: text(300) | None = Field(  # type: ignore[valid-type]
+        None, description="For an edit: what must not change."
+    )
+    addresses: list[Id] = Field(
+        default_factory=list,
+        max_length=100,
+        description="For an edit: ids of open comments on the parent it sets out to address.",
+    )
+    assets: list[Id] = Field(
+        default_factory=list,
+        max_length=20,
+        description="For a generation: ids of this project's uploaded stills or clips.",
+    )
+    aspect_ratio: AspectRatio | None = None
+    resolution: Resolution | None = None
+    duration_seconds: Annotated[int, Field(ge=1, le=60)] | None = None
+    engine: text(32) | None = Field(None, description="Defaults to the project's engine.")  # type: ignore[valid-type]
+
+
+class VersionError(Schema):
+    kind: str
+    message: str
+
+
+class VersionOut(Schema):
+    project: int
+    number: int
+    parent: int | None = Field(description="The parent version's number.")
+    kind: KindName
+    status: StatusName
+    phase: str = Field(description="What the progress bar says: Generating, Retrying at …")
+    percent: int | None = Field(description="When the engine reports one.")
+    eta_seconds: int | None = Field(description="Estimated seconds left, when known.")
+    finished: bool
+    error: VersionError | None
+    prompt: str
+    instruction: str
+    prompt_fields: dict[str, str]
+    keep_rest_same: bool
+    aspect_ratio: str
+    resolution: str
+    duration_seconds: int
+    engine: str
+    model: str
+    route: str
+    engine_note: str
+    assets: list[int]
+    author: str | None
+    attempt: int
+    width: int | None
+    height: int | None
+    video_duration: float | None
+    video_bytes: int | None
+    has_audio: bool
+    cost_estimate: str
+    cost: str | None
+    can_cancel: bool
+    can_retry: bool
+    seq: int = Field(description="The project's event number at this version's last change.")
+    created_at: datetime
+    submitted_at: datetime | None
+    finished_at: datetime | None
+    video_url: str | None
+    poster_url: str | None
+    web_url: str
+
+
+class VersionPage(Schema):
+    count: int
+    limit: int
+    offset: int
+    items: list[VersionOut]
+
+
+# Events (server-sent).
+
+
+class OpenEvent(Schema):
+    project: int
+    seq: int
+
+
+class VersionEvent(Schema):
+    project: int
+    version: int
+    kind: str = Field(description="What changed: created, state, progress, comments, ...")
+    status: StatusName
+    phase: str
+    percent: int | None
+    eta_seconds: int | None
+    finished: bool
+    error: VersionError | None
+    seq: int
+    video_url: str | None
+
+
+# Review.
+
+
+class CommentCreateIn(StrictSchema):
+    body: text(2000, min_length=1)  # type: ignore[valid-type]
+    start_seconds: Seconds | None = Field(None, description="Where in the video, in seconds.")
+    end_seconds: Seconds | None = Field(None, description="The end of a time range.")
+    parent: Id | None = Field(None, description="Reply to this comment (by id).")
+
+
+class CommentOut(Schema):
+    id: int
+    version: int
+    parent: int | None
+    author: str | None
+    body: str
+    start_seconds: float | None
+    end_seconds: float | None
+    timecode: str = Field(description="As an edit prompt writes it: [2s] or [0-3s].")
+    resolved: bool
+    resolved_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ReviewCreateIn(StrictSchema):
+    decision: DecisionName
+    note: text(2000) = ""  # type: ignore[valid-type]
+
+
+class ReviewOut(Schema):
+    id: int
+    version: int
+    reviewer: str | None
+    decision: DecisionName
+    note: str
+    created_at: datetime
