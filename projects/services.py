@@ -34,7 +34,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile, File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Avg, DurationField, ExpressionWrapper, F, Q, Sum
+from django.db.models import Avg, DurationField, ExpressionWrapper, F, Q
 from django.http import Http404
 from django.utils import timezone
 
@@ -1376,10 +1376,6 @@ def typical_durations(versions: Iterable[Version]) -> dict[tuple[str, str, str, 
         for row in rows
         if row["average"] is not None
     }
-
-
-def project_cost(project: Project) -> Decimal:
-    return project.versions.aggregate(total=Sum("cost"))["total"] or Decimal(0)
 
 
 # Teams: invitations, roles and removal.

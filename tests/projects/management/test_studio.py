@@ -86,6 +86,21 @@ def stop_studio(process: subprocess.Popen) -> str:
     return output
 
 
+def generate_as_new_user(browser: Browser, *, title: str, **choices: str) -> str:
+    """Sign up, create a project and generate on the local engine; the new
+    version's path."""
+    password = "a long passphrase 42"
+    browser.post(
+        "/accounts/signup/", {"username": "ada", "password1": password, "password2": password}
+    )
+    url, _ = browser.post("/projects/new/", {"title": title})
+    project_path = urllib.parse.urlparse(url).path
+    url, _ = browser.post(
+        project_path + "generate/", {"mode": "text", "engine": "local", **choices}
+    )
+    return urllib.parse.urlparse(url).path
+
+
 def test_studio_runs_a_generation_and_stops_cleanly_on_ctrl_c(tmp_path):
     port = free_port()
     process, banner = start_studio(tmp_path, port)
@@ -93,24 +108,14 @@ def test_studio_runs_a_generation_and_stops_cleanly_on_ctrl_c(tmp_path):
         assert f"http://127.0.0.1:{port}/" in banner
         browser = Browser(f"http://127.0.0.1:{port}")
         assert "Sign in" in browser.get("/accounts/login/")
-        password = "a long passphrase 42"
-        browser.post(
-            "/accounts/signup/", {"username": "ada", "password1": password, "password2": password}
+        version_path = generate_as_new_user(
+            browser,
+            title="Smoke",
+            prompt="A red kite",
+            aspect_ratio="9:16",
+            resolution="480p",
+            duration_seconds="3",
         )
-        url, _ = browser.post("/projects/new/", {"title": "Smoke"})
-        project_path = urllib.parse.urlparse(url).path
-        url, _ = browser.post(
-            project_path + "generate/",
-            {
-                "mode": "text",
-                "engine": "local",
-                "prompt": "A red kite",
-                "aspect_ratio": "9:16",
-                "resolution": "480p",
-                "duration_seconds": "3",
-            },
-        )
-        version_path = urllib.parse.urlparse(url).path
         deadline = time.monotonic() + 120
         while "Download MP4" not in (page := browser.get(version_path)):
             assert time.monotonic() < deadline, page[-2000:]
@@ -127,24 +132,14 @@ def test_ctrl_c_mid_render_leaves_a_version_that_resumes_on_the_next_start(tmp_p
     process, banner = start_studio(tmp_path, port)
     try:
         browser = Browser(f"http://127.0.0.1:{port}")
-        password = "a long passphrase 42"
-        browser.post(
-            "/accounts/signup/", {"username": "ada", "password1": password, "password2": password}
+        version_path = generate_as_new_user(
+            browser,
+            title="Long render",
+            prompt="A slow sunrise over hills",
+            aspect_ratio="16:9",
+            resolution="1080p",
+            duration_seconds="10",
         )
-        url, _ = browser.post("/projects/new/", {"title": "Long render"})
-        project_path = urllib.parse.urlparse(url).path
-        url, _ = browser.post(
-            project_path + "generate/",
-            {
-                "mode": "text",
-                "engine": "local",
-                "prompt": "A slow sunrise over hills",
-                "aspect_ratio": "16:9",
-                "resolution": "1080p",
-                "duration_seconds": "10",
-            },
-        )
-        version_path = urllib.parse.urlparse(url).path
         deadline = time.monotonic() + 60
         while not re.search(r'<progress max="100" value="([1-9]\d?)"', browser.get(version_path)):
             assert time.monotonic() < deadline, "the render never started"
