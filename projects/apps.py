@@ -1,16 +1,20 @@
 from django.apps import AppConfig
 
 
+def close_sockets_on_logout(sender, request, user, **kwargs) -> None:
+    """A user who signs out is disconnected from every open page at once."""
+    from projects.services.live import session_ended
+
+    if user is not None:
+        session_ended(user_id=user.pk)
+
+
 class ProjectsConfig(AppConfig):
     name = "projects"
 
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_out
 
-        from projects.services import session_ended
-
-        def close_sockets(sender, request, user, **kwargs) -> None:
-            if user is not None:
-                session_ended(user_id=user.pk)
-
-        user_logged_out.connect(close_sockets, dispatch_uid="projects.close_sockets")
+        # A module-level receiver: a nested function connected weakly would
+        # be garbage-collected, and sign-out would close nothing.
+        user_logged_out.connect(close_sockets_on_logout, dispatch_uid="projects.close_sockets")

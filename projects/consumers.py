@@ -14,8 +14,8 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.http import Http404
 
-from projects import services
-from projects.views import render_updates
+from projects.services import access, live
+from projects.views.live import render_updates
 
 
 class ProjectConsumer(AsyncWebsocketConsumer):
@@ -26,18 +26,18 @@ class ProjectConsumer(AsyncWebsocketConsumer):
             return
         self.project_id = self.scope["url_route"]["kwargs"]["project_id"]
         try:
-            project, _ = await database_sync_to_async(services.project_for_user)(
+            project, _ = await database_sync_to_async(access.project_for_user)(
                 user=user, project_id=self.project_id
             )
         except Http404:
             await self.close(code=4404)
             return
         self.workspace_id = project.workspace_id
-        self.joined = [services.project_group(self.project_id), services.user_group(user.pk)]
+        self.joined = [live.project_group(self.project_id), live.user_group(user.pk)]
         for group in self.joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
-        await database_sync_to_async(services.presence_join)(
+        await database_sync_to_async(live.presence_join)(
             project_id=self.project_id, user=user, channel_name=self.channel_name
         )
         query = parse_qs(self.scope.get("query_string", b"").decode())
@@ -47,7 +47,7 @@ class ProjectConsumer(AsyncWebsocketConsumer):
         for group in getattr(self, "joined", []):
             await self.channel_layer.group_discard(group, self.channel_name)
         if getattr(self, "joined", None):
-            await database_sync_to_async(services.presence_leave)(channel_name=self.channel_name)
+            await database_sync_to_async(live.presence_leave)(channel_name=self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         # The page asks again when it sees a gap in the event numbers.
@@ -58,9 +58,7 @@ class ProjectConsumer(AsyncWebsocketConsumer):
         if not isinstance(message, dict):
             return
         if "heartbeat" in message:
-            await database_sync_to_async(services.presence_heartbeat)(
-                channel_name=self.channel_name
-            )
+            await database_sync_to_async(live.presence_heartbeat)(channel_name=self.channel_name)
         if "since" in message:
             await self.send_updates(since=_int(message["since"]))
 
@@ -92,7 +90,7 @@ class ProjectConsumer(AsyncWebsocketConsumer):
         # Membership is checked again for every message: a member who left
         # the workspace gets nothing more.
         try:
-            project, membership = services.project_for_user(
+            project, membership = access.project_for_user(
                 user=self.scope["user"], project_id=self.project_id
             )
         except Http404:

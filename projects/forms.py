@@ -6,9 +6,10 @@ from django.contrib.auth.forms import UserCreationForm
 
 from projects.media import MediaError, NormalisedImage, normalise_image
 from projects.models import Membership, Project, Review, Version, Workspace
-from projects.services import TASK_TEMPLATES, prompt_from_fields
-from studio.engines import engine_names, get_engine
-from studio.engines.base import Capabilities, Task
+from projects.services import composer
+from projects.services.engines import capabilities_of, engine_names
+from projects.services.prompts import PROMPT_FIELDS, TASK_TEMPLATES, prompt_from_fields
+from studio.engines.base import Task
 
 
 class SignupForm(UserCreationForm):
@@ -23,18 +24,8 @@ class ProjectForm(forms.ModelForm):
         widgets = {"title": forms.TextInput(attrs={"autocomplete": "off"})}
 
 
-def _engine_choices() -> list[tuple[str, str]]:
-    return [(name, get_engine(name).capabilities().label) for name in engine_names()]
-
-
-class EngineChoicesMixin:
-    """Offer only what the chosen engine can do."""
-
-    def engine_from_data(self, data, initial_engine: str) -> Capabilities:
-        name = (data or {}).get("engine") or initial_engine
-        if name not in engine_names():
-            name = initial_engine
-        return get_engine(name).capabilities()
+def _engine_choices(names: list[str]) -> list[tuple[str, str]]:
+    return [(name, capabilities_of(name).label) for name in names]
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -53,7 +44,7 @@ class MultipleFileField(forms.FileField):
         return [single(data, initial)] if data else []
 
 
-class GenerateForm(EngineChoicesMixin, forms.Form):
+class GenerateForm(forms.Form):
     class Mode:
         TEXT = "text"
         IMAGE = "image"
@@ -105,44 +96,24 @@ class GenerateForm(EngineChoicesMixin, forms.Form):
     resolution = forms.ChoiceField()
     duration_seconds = forms.TypedChoiceField(coerce=int, label="Duration")
 
-    FIELD_NAMES = (
-        "subject",
-        "action",
-        "camera",
-        "scene",
-        "lighting",
-        "style",
-        "preserve",
-        "exclude",
-    )
-
     def __init__(self, *args, project: Project, **kwargs):
         super().__init__(*args, **kwargs)
-        default_engine = (
-            project.default_engine if project.default_engine in engine_names() else None
-        )
-        self.capabilities = self.engine_from_data(
-            self.data if self.is_bound else self.initial,
-            default_engine or settings.STUDIO_DEFAULT_ENGINE,
-        )
-        caps = self.capabilities
-        self.fields["engine"].choices = _engine_choices()
+        # Offer only what the chosen engine can do, with the same defaults
+        # the API gives.
+        chosen = (self.data if self.is_bound else self.initial).get("engine")
+        defaults = composer.generation_defaults(project=project, engine=chosen)
+        self.capabilities = caps = defaults.capabilities
+        self.fields["engine"].choices = _engine_choices(engine_names())
         self.fields["engine"].initial = caps.name
         self.fields["template"].choices = [("", "None")] + [
             (t.key, t.label) for t in TASK_TEMPLATES.values() if t.mode in {"text", "image"}
         ]
         self.fields["aspect_ratio"].choices = [(r, r) for r in caps.aspect_ratios]
-        self.fields["aspect_ratio"].initial = (
-            project.default_aspect_ratio
-            if project.default_aspect_ratio in caps.aspect_ratios
-            else caps.aspect_ratios[0]
-        )
+        self.fields["aspect_ratio"].initial = defaults.aspect_ratio
         self.fields["resolution"].choices = [(r, r) for r in caps.resolutions]
-        self.fields["resolution"].initial = (
-            "720p" if "720p" in caps.resolutions else caps.resolutions[0]
-        )
+        self.fields["resolution"].initial = defaults.resolution
         self.fields["duration_seconds"].choices = [(d, f"{d} s") for d in caps.durations]
-        self.fields["duration_seconds"].initial = 5 if 5 in caps.durations else caps.min_duration
+        self.fields["duration_seconds"].initial = defaults.duration_seconds
         self.fields["duration_seconds"].error_messages["invalid_choice"] = (
             f"Duration must be {caps.min_duration} to {caps.max_duration} seconds."
         )
@@ -163,7 +134,7 @@ class GenerateForm(EngineChoicesMixin, forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        fields = {name: cleaned.get(name, "") for name in self.FIELD_NAMES}
+        fields = {name: cleaned.get(name, "") for name in PROMPT_FIELDS}
         if not (cleaned.get("prompt") or "").strip() and "prompt" not in self.errors:
             assembled = prompt_from_fields(fields)
             if not assembled:
@@ -202,7 +173,7 @@ class WorkspaceForm(forms.ModelForm):
         }
 
 
-class EditForm(EngineChoicesMixin, forms.Form):
+class EditForm(forms.Form):
     instruction = forms.CharField(
         max_length=settings.STUDIO_MAX_PROMPT_CHARS,
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -218,17 +189,12 @@ class EditForm(EngineChoicesMixin, forms.Form):
 
     def __init__(self, *args, parent: Version, **kwargs):
         super().__init__(*args, **kwargs)
-        initial_engine = (
-            parent.engine if parent.engine in engine_names() else settings.STUDIO_DEFAULT_ENGINE
+        names = composer.edit_engine_names()
+        chosen = self.data.get("engine") if self.is_bound else None
+        self.capabilities = capabilities_of(
+            chosen if chosen in names else composer.edit_engine_default(parent)
         )
-        self.capabilities = self.engine_from_data(
-            self.data if self.is_bound else None, initial_engine
-        )
-        self.fields["engine"].choices = [
-            (name, label)
-            for name, label in _engine_choices()
-            if Task.EDIT in get_engine(name).capabilities().tasks
-        ]
+        self.fields["engine"].choices = _engine_choices(names)
         self.fields["engine"].initial = self.capabilities.name
         self.templates = [t for t in TASK_TEMPLATES.values() if t.mode == "edit"]
 

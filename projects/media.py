@@ -330,3 +330,21 @@ def _limited(handle, length: int, chunk_size: int = 256 * 1024):
             yield chunk
     finally:
         handle.close()
+
+
+def version_file_response(
+    request: HttpRequest, version, *, what: str, as_attachment: bool = False
+) -> HttpResponse:
+    """A version's MP4 ("video") or JPEG ("poster"), under a friendly name."""
+    if what == "video":
+        slug = "".join(c if c.isalnum() else "-" for c in version.project.title)[:40].strip("-")
+        return ranged_file_response(
+            request,
+            version.video,
+            content_type="video/mp4",
+            filename=f"{slug or 'video'}-v{version.number}.mp4",
+            as_attachment=as_attachment,
+        )
+    return ranged_file_response(
+        request, version.poster, content_type="image/jpeg", filename=f"v{version.number}.jpg"
+    )

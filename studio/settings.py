@@ -205,6 +205,16 @@ STUDIO_ENGINES = {"local": "studio.engines.local.LocalEngine"}
 if GEMINI_API_KEY:
     STUDIO_ENGINES = {"gemini": "studio.engines.gemini.GeminiEngine", **STUDIO_ENGINES}
 STUDIO_DEFAULT_ENGINE = os.environ.get("STUDIO_DEFAULT_ENGINE", next(iter(STUDIO_ENGINES)))
+# Each engine's options, as the settings they are read from when it is
+# built (engines read no settings themselves).
+STUDIO_ENGINE_OPTIONS = {
+    "gemini": {
+        "api_key": "GEMINI_API_KEY",
+        "model": "GEMINI_MODEL",
+        "base_url": "GEMINI_BASE_URL",
+        "timeout": "GEMINI_TIMEOUT_SECONDS",
+    },
+}
 
 # Price per second of generated video, by resolution, for estimates before
 # submitting. The model's pricing is not published: set these from the bill.

@@ -13,7 +13,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from projects.media import MediaError
-from projects.services import StudioError
+from projects.services.errors import StudioError
 
 logger = logging.getLogger(__name__)
 

@@ -36,12 +36,13 @@ from django.db import close_old_connections
 from django.http import Http404, HttpRequest, StreamingHttpResponse
 from ninja import Header, Router
 
-from projects import services
 from projects.api import presenters
-from projects.api.endpoints import READ_ERRORS, ProjectId, VersionNumber
+from projects.api.common import READ_ERRORS, ProjectId, VersionNumber
 from projects.api.schemas import OpenEvent, VersionEvent
-from projects.api.tokens import api_token_is_active
 from projects.models import Version
+from projects.services import access, live
+from projects.services.progress import progress_for
+from projects.services.tokens import api_token_is_active
 
 router = Router()
 
@@ -64,13 +65,13 @@ def _check_access(*, user: AbstractBaseUser, token_id: int, project_id: int):
     if not api_token_is_active(token_id):
         raise StreamEnded
     try:
-        return services.project_for_user(user=user, project_id=project_id)
+        return access.project_for_user(user=user, project_id=project_id)
     except Http404 as error:
         raise StreamEnded from error
 
 
 def _version_events(versions: list[Version], *, kind: str) -> list[tuple[bytes, bool]]:
-    progress = presenters.progress_for(versions)
+    progress = progress_for(versions)
     return [
         (
             _event(
@@ -136,7 +137,7 @@ async def event_stream(
 ) -> AsyncIterator[bytes]:
     layer = get_channel_layer()
     channel = await layer.new_channel()
-    group = services.project_group(project_id)
+    group = live.project_group(project_id)
     # Subscribed before the snapshot is read, so nothing falls between them.
     await layer.group_add(group, channel)
     try:
@@ -294,7 +295,7 @@ async def project_events(
     """Server-sent events for every version of the project: the unfinished
     ones at once, then each change as it happens. Never ends by itself."""
     user = request.auth
-    project, _ = await sync_to_async(services.project_for_user)(user=user, project_id=project_id)
+    project, _ = await sync_to_async(access.project_for_user)(user=user, project_id=project_id)
     return _streaming(
         event_stream(
             user=user,
@@ -318,7 +319,7 @@ async def version_events(
     ending once it is finished (ready, failed, blocked, cancelled or needing
     a decision)."""
     user = request.auth
-    version, _ = await sync_to_async(services.version_for_user)(
+    version, _ = await sync_to_async(access.version_for_user)(
         user=user, project_id=project_id, number=number
     )
     return _streaming(

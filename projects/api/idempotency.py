@@ -23,8 +23,8 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from projects.api.errors import ApiError
-from projects.api.presenters import progress_for
 from projects.models import IdempotencyRecord, Version
+from projects.services.progress import progress_for
 
 HEADER = "Idempotency-Key"
 # Keys are remembered this long; older ones are forgotten (and may be reused).

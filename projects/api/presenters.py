@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from django.urls import reverse
 
-from projects import services
 from projects.models import Asset, Comment, Membership, Project, Review, Version
+from projects.services.progress import ProgressView, progress_for
 
 
 def api_root() -> str:
@@ -47,18 +45,6 @@ def asset_out(asset: Asset, *, version_number: int | None = None) -> dict:
     }
 
 
-def progress_for(versions: Iterable[Version]) -> dict[int, services.ProgressView]:
-    """Each version's progress bar, with estimates from one query."""
-    versions = list(versions)
-    typical = services.typical_durations(versions)
-    return {
-        v.pk: services.progress_view(
-            v, typical_seconds=typical.get((v.engine, v.model, v.resolution, v.duration_seconds))
-        )
-        for v in versions
-    }
-
-
 def _version_urls(version: Version) -> dict:
     base = f"{api_root()}projects/{version.project_id}/versions/{version.number}"
     ready = version.status == Version.Status.READY
@@ -76,7 +62,7 @@ def _error(version: Version) -> dict | None:
 
 def version_out(
     version: Version,
-    progress: services.ProgressView,
+    progress: ProgressView,
     *,
     parent_number: int | None,
     asset_ids: list[int],
@@ -157,7 +143,7 @@ def version_detail(version: Version) -> dict:
     return versions_out([version])[0]
 
 
-def version_event(version: Version, progress: services.ProgressView, *, kind: str) -> dict:
+def version_event(version: Version, progress: ProgressView, *, kind: str) -> dict:
     return {
         "project": version.project_id,
         "version": version.number,

@@ -8,7 +8,7 @@ from ninja import Schema
 from pydantic import AfterValidator, ConfigDict, Field
 
 from projects.models import Membership, Review, Version
-from projects.services import PROMPT_FIELDS
+from projects.services.prompts import PROMPT_FIELDS
 from studio.engines.base import ASPECT_RATIOS, RESOLUTION_HEIGHTS
 
 # Bounds the databases can hold (PostgreSQL's integer and bigint), so an

@@ -15,9 +15,7 @@ from django.test import AsyncClient, Client
 from django.urls import reverse
 from django.utils import timezone
 
-from projects import services
 from projects.api import events as api_events
-from projects.api.tokens import api_token_create, api_token_revoke, token_digest
 from projects.models import (
     ApiToken,
     Asset,
@@ -29,6 +27,9 @@ from projects.models import (
     Version,
     Workspace,
 )
+from projects.services import engines, live, progress, team, versions
+from projects.services import review as review_services
+from projects.services.tokens import api_token_create, api_token_revoke, token_digest
 from tests.engines import CountingEngine
 from tests.factories import MembershipFactory, ProjectFactory, UserFactory, VersionFactory
 from tests.projects.conftest import image_bytes, run_tasks
@@ -137,7 +138,7 @@ def counting_engine(settings):
     CountingEngine.submits.clear()
     CountingEngine.polls.clear()
     yield "counting"
-    services.get_engine.cache_clear()
+    engines.get_engine.cache_clear()
 
 
 # Schema and docs.
@@ -483,7 +484,7 @@ def test_edit_a_ready_version_keeping_everything_else(api, project, tasks):
 
 def test_an_edit_can_address_review_comments(api, project, member):
     parent = ready_version(project)
-    comment = services.comment_create(
+    comment = review_services.comment_create(
         version=parent, membership=member, body="Too bright", start_seconds=1.0
     )
     response = api.post(
@@ -578,7 +579,7 @@ def test_a_failed_version_shows_its_error(api, project):
 
 def test_progress_shows_phase_percent_and_estimate(api, project, monkeypatch):
     now = timezone.now()
-    monkeypatch.setattr(services, "_now", lambda: now)
+    monkeypatch.setattr(progress.timezone, "now", lambda: now)
     ready_version(
         project,
         status=Version.Status.GENERATING,
@@ -832,7 +833,9 @@ def test_comment_errors_name_the_field(api, project, body, field):
 
 def test_reviews(api, project, member):
     version = ready_version(project)
-    comment = services.comment_create(version=version, membership=member, body="Fix the logo")
+    comment = review_services.comment_create(
+        version=version, membership=member, body="Fix the logo"
+    )
     edit = ready_version(project, number=2, parent=version)
     edit.addressed_comments.set([comment])
     path = f"/projects/{project.pk}/versions/2/reviews"
@@ -973,7 +976,7 @@ def create_version(member, project, **overrides):
         "engine": "local",
     }
     fields.update(overrides)
-    return services.version_create(project=project, membership=member, author=member.user, **fields)
+    return versions.version_create(project=project, membership=member, author=member.user, **fields)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -995,7 +998,7 @@ async def test_a_version_stream_follows_its_whole_life(monkeypatch):
     # it, so every state the version passes through is seen, none skipped.
     shown = threading.Condition()
     seen_seq = [opened[1]["data"]["seq"]]
-    original_send = services._send
+    original_send = live.send
 
     def send_and_wait(group, message):
         original_send(group, message)
@@ -1003,7 +1006,7 @@ async def test_a_version_stream_follows_its_whole_life(monkeypatch):
             with shown:
                 assert shown.wait_for(lambda: seen_seq[0] >= message["seq"], timeout=30)
 
-    monkeypatch.setattr(services, "_send", send_and_wait)
+    monkeypatch.setattr(live, "send", send_and_wait)
 
     async def follow():
         events = []
@@ -1076,7 +1079,7 @@ async def test_the_project_stream_sends_a_snapshot_then_every_change():
     assert snapshot[0]["event"] == "open" and snapshot[0]["data"]["project"] == project.pk
     assert [(e["data"]["version"], e["data"]["status"]) for e in snapshot[1:]] == [(2, "queued")]
 
-    await sync_to_async(services.comment_create)(
+    await sync_to_async(review_services.comment_create)(
         version=ready, membership=member, body="Lovely", start_seconds=1.0
     )
     changed = await read_events(stream, until=lambda e: e["event"] == "version")
@@ -1090,7 +1093,9 @@ async def test_the_project_stream_sends_a_snapshot_then_every_change():
 async def test_last_event_id_resends_what_changed_since():
     member, project, _, token = await api_setup()
     first = await sync_to_async(ready_version)(project)
-    await sync_to_async(services.comment_create)(version=first, membership=member, body="One")
+    await sync_to_async(review_services.comment_create)(
+        version=first, membership=member, body="One"
+    )
     await sync_to_async(ready_version)(project, number=2)
     client = async_client(token)
     response = await client.get(
@@ -1127,7 +1132,7 @@ async def test_streams_stop_when_the_member_is_removed(monkeypatch):
     response = await async_client(token).get(f"{API}/projects/{project.pk}/events")
     stream = response.streaming_content
     await read_events(stream, until=lambda e: e["event"] == "open")
-    await sync_to_async(services.membership_remove)(by=owner, target=member)
+    await sync_to_async(team.membership_remove)(by=owner, target=member)
     assert all(e["event"] == "keep-alive" for e in await read_events(stream))
 
 

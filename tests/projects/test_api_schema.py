@@ -10,8 +10,8 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from projects.api.tokens import api_token_create
 from projects.models import Membership, Version
+from projects.services.tokens import api_token_create
 from studio.asgi import application
 from tests.factories import MembershipFactory, ProjectFactory, VersionFactory
 

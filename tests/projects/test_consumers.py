@@ -4,8 +4,8 @@ from channels.testing import WebsocketCommunicator
 from django.db import transaction
 from django.test import Client
 
-from projects import services
 from projects.models import Membership, Version
+from projects.services import live, review, team, versions
 from studio.asgi import application
 from tests.factories import MembershipFactory, ProjectFactory, VersionFactory
 
@@ -84,7 +84,7 @@ async def test_events_go_out_after_the_transaction_commits(db):
 
     def create_in_a_transaction():
         with transaction.atomic():
-            version = services.version_create(
+            version = versions.version_create(
                 project=project,
                 membership=member,
                 author=member.user,
@@ -109,7 +109,7 @@ async def test_a_socket_closes_when_its_user_logs_out(db):
     communicator = await connect_as(member.user, project)
     assert (await communicator.connect())[0]
     await communicator.receive_from(timeout=5)
-    await sync_to_async(services.session_ended)(user_id=member.user.pk)
+    await sync_to_async(live.session_ended)(user_id=member.user.pk)
     assert await closes(communicator)
 
 
@@ -159,24 +159,24 @@ async def test_each_activity_reaches_a_second_member_live(db):
     assert (await communicator.connect())[0]
     await receive_containing(communicator, 'id="live-seq"')
 
-    await sync_to_async(services.comment_create)(
+    await sync_to_async(review.comment_create)(
         version=version, membership=owner, body="Logo too small", start_seconds=2.0
     )
     message = await receive_containing(communicator, "Logo too small")
     assert f'id="comments-{version.pk}"' in message
     assert 'data-verb="commented"' in message
 
-    await sync_to_async(services.review_decide)(
+    await sync_to_async(review.review_decide)(
         version=version, membership=owner, decision="approved", note="Ship it"
     )
     message = await receive_containing(communicator, 'data-verb="decided"')
     assert 'data-decision="approved"' in message and "Ship it" in message
 
-    await sync_to_async(services.project_pick)(project=project, membership=owner, version=version)
+    await sync_to_async(review.project_pick)(project=project, membership=owner, version=version)
     message = await receive_containing(communicator, 'data-verb="picked"')
     assert 'data-pick="true"' in message
 
-    created = await sync_to_async(services.version_create)(
+    created = await sync_to_async(versions.version_create)(
         project=project,
         membership=owner,
         author=owner.user,
@@ -212,7 +212,7 @@ async def test_removal_closes_the_members_sockets(db):
     owner, reviewer, project, _ = await setup_team()
     communicator = await connect_as(reviewer.user, project)
     assert (await communicator.connect())[0]
-    await sync_to_async(services.membership_remove)(by=owner, target=reviewer)
+    await sync_to_async(team.membership_remove)(by=owner, target=reviewer)
     assert await closes(communicator)
     again = await connect_as(reviewer.user, project)
     assert not (await again.connect())[0]

@@ -8,10 +8,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from projects import services
 from projects.models import Version, Workspace
-from projects.services import StudioError
-from studio.engines import get_engine
+from projects.services import assets, generation, progress, sweeper, versions
+from projects.services.engines import get_engine
+from projects.services.errors import StudioError
 from studio.engines.base import GenerationRequest, Task
 from studio.engines.local import LocalEngine
 from tests.contract.interactions_double import GeminiDouble, Reply, api_error, interaction
@@ -85,7 +85,7 @@ def generate(project, member, **overrides) -> Version:
         "engine": "gemini",
     }
     fields.update(overrides)
-    return services.version_create(project=project, membership=member, author=member.user, **fields)
+    return versions.version_create(project=project, membership=member, author=member.user, **fields)
 
 
 def test_prompt_to_ready_video_on_gemini(project, member, tasks, double, landscape_mp4):
@@ -137,7 +137,7 @@ def test_edits_continue_the_interaction_and_branches_share_the_parent(
 
 def test_a_still_is_sent_inline(project, member, tasks, double, landscape_mp4):
     completes(double, "int-i2v", landscape_mp4)
-    asset = services.asset_create_image(
+    asset = assets.asset_create_image(
         project=project,
         membership=member,
         user=member.user,
@@ -155,7 +155,7 @@ def test_a_still_is_sent_inline(project, member, tasks, double, landscape_mp4):
 def test_an_uploaded_clip_is_edited_through_the_files_api(
     project, member, tasks, double, landscape_mp4
 ):
-    upload = services.version_create_upload(
+    upload = versions.version_create_upload(
         project=project,
         membership=member,
         author=member.user,
@@ -214,7 +214,7 @@ def test_rate_limited_create_waits_and_says_when(project, member, tasks, double)
     assert version.status == Version.Status.QUEUED
     assert version.error_kind == "rate_limited"
     assert version.retry_at is not None
-    assert services.progress_view(version).phase.startswith("Retrying at")
+    assert progress.progress_view(version).phase.startswith("Retrying at")
     assert len(double.creates) == 1
 
 
@@ -238,7 +238,7 @@ def test_a_timeout_on_create_asks_the_user_and_never_pays_twice(
     version.refresh_from_db()
     assert version.status == Version.Status.RECONCILE
     assert len(double.creates) == 1
-    services.versions_sweep(on_startup=True)
+    sweeper.versions_sweep(on_startup=True)
     tasks()
     assert len(double.creates) == 1
 
@@ -250,7 +250,7 @@ def test_cancel_calls_the_apis_cancel(project, member, tasks, double, settings):
     tasks()
     version.refresh_from_db()
     assert version.status == Version.Status.GENERATING
-    services.version_cancel(version=version, membership=member)
+    generation.version_cancel(version=version, membership=member)
     tasks()
     version.refresh_from_db()
     assert version.status == Version.Status.CANCELLED
@@ -262,7 +262,7 @@ def test_region_policy_refuses_model_edits_of_uploaded_clips(
 ):
     Workspace.objects.filter(pk=project.workspace_id).update(region=Workspace.Region.EEA)
     project.workspace.refresh_from_db()
-    upload = services.version_create_upload(
+    upload = versions.version_create_upload(
         project=project,
         membership=member,
         author=member.user,

@@ -8,9 +8,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from projects import services
 from projects.models import Activity, Comment, Invitation, Membership, Review, Version
-from projects.services import StudioError
+from projects.services import review, tree, versions
+from projects.services import team as team_services
+from projects.services.errors import StudioError
 from tests.factories import MembershipFactory, ProjectFactory, UserFactory, VersionFactory
 
 ROLES = ["owner", "editor", "reviewer", "viewer"]
@@ -138,18 +139,18 @@ def test_invitation_link_is_single_use_and_expires(client, team):
     assert "already been used" in response.text
     assert not Membership.objects.filter(user=second).exists()
 
-    _, token = services.invitation_create(membership=owner, role="viewer")
+    _, token = team_services.invitation_create(membership=owner, role="viewer")
     Invitation.objects.filter(accepted_at__isnull=True).update(
         expires_at=timezone.now() - timedelta(seconds=1)
     )
     with pytest.raises(StudioError, match="expired"):
-        services.invitation_accept(token=token, user=second)
+        team_services.invitation_accept(token=token, user=second)
     assert client.get("/invitations/not-a-token/").status_code == 404
 
 
 def test_invitation_token_is_stored_only_as_a_digest(team):
     members, _, _ = team
-    invitation, token = services.invitation_create(membership=members["owner"], role="editor")
+    invitation, token = team_services.invitation_create(membership=members["owner"], role="editor")
     assert token not in invitation.token_digest
     assert len(invitation.token_digest) == 64
 
@@ -157,18 +158,20 @@ def test_invitation_token_is_stored_only_as_a_digest(team):
 def test_removal_ends_access_at_once_and_the_last_owner_stays(client, team):
     members, project, _ = team
     owner, editor = members["owner"], members["editor"]
-    services.membership_remove(by=owner, target=editor)
+    team_services.membership_remove(by=owner, target=editor)
     as_user(client, editor)
     assert client.get(project.get_absolute_url()).status_code == 404
     with pytest.raises(StudioError, match="needs an owner"):
-        services.membership_change_role(by=owner, target=owner, role="editor")
+        team_services.membership_change_role(by=owner, target=owner, role="editor")
     with pytest.raises(StudioError, match="needs an owner"):
-        services.membership_remove(by=owner, target=owner)
+        team_services.membership_remove(by=owner, target=owner)
 
 
 def test_roles_can_be_changed_by_owners(team):
     members, _, _ = team
-    services.membership_change_role(by=members["owner"], target=members["viewer"], role="editor")
+    team_services.membership_change_role(
+        by=members["owner"], target=members["viewer"], role="editor"
+    )
     assert Membership.objects.get(pk=members["viewer"].pk).role == "editor"
 
 
@@ -226,7 +229,7 @@ def test_comments_are_plain_text(client, team):
 
 def test_only_the_author_edits_or_deletes_a_comment_and_anyone_may_resolve(client, team):
     members, project, version = team
-    comment = services.comment_create(version=version, membership=members["reviewer"], body="Hmm")
+    comment = review.comment_create(version=version, membership=members["reviewer"], body="Hmm")
     as_user(client, members["editor"])
     edit_url = reverse("comment_edit", args=[project.pk, comment.pk])
     assert client.post(edit_url, {"body": "Changed"}).status_code == 403
@@ -247,7 +250,7 @@ def test_only_the_author_edits_or_deletes_a_comment_and_anyone_may_resolve(clien
 
 def test_comments_become_an_edit_that_resolves_them_when_approved(client, team, tasks, settings):
     members, project, _ = team
-    real = services.version_create(
+    real = versions.version_create(
         project=project,
         membership=members["owner"],
         author=members["owner"].user,
@@ -260,13 +263,13 @@ def test_comments_become_an_edit_that_resolves_them_when_approved(client, team, 
     )
     tasks()
     real.refresh_from_db()
-    late = services.comment_create(
+    late = review.comment_create(
         version=real,
         membership=members["reviewer"],
         body='Add on-screen text "SALE"',
         start_seconds=2.0,
     )
-    early = services.comment_create(
+    early = review.comment_create(
         version=real,
         membership=members["reviewer"],
         body="Make it warmer",
@@ -282,7 +285,7 @@ def test_comments_become_an_edit_that_resolves_them_when_approved(client, team, 
     assert response.status_code == 200
     assert "[0-1.5s] Make it warmer.\n[2s] Add on-screen text &quot;SALE&quot;." in response.text
     assert 'name="keep_rest_same" id="id_keep_rest_same" checked' in response.text
-    instruction = services.comments_edit_instruction([late, early])
+    instruction = review.comments_edit_instruction([late, early])
     edit_response = client.post(
         reverse("version_edit", args=[project.pk, real.number]),
         {
@@ -322,9 +325,9 @@ def test_comments_become_an_edit_that_resolves_them_when_approved(client, team, 
 def test_addressed_comments_must_belong_to_the_parent(client, team):
     members, project, version = team
     other = VersionFactory(project=project, number=2)
-    stray = services.comment_create(version=other, membership=members["owner"], body="Elsewhere")
+    stray = review.comment_create(version=other, membership=members["owner"], body="Elsewhere")
     with pytest.raises(StudioError, match="not on the version being edited"):
-        services.version_create(
+        versions.version_create(
             project=project,
             membership=members["owner"],
             author=members["owner"].user,
@@ -343,10 +346,10 @@ def test_the_tree_shows_each_branchs_latest_decision_and_the_pick(client, team):
     members, project, v1 = team
     v2 = VersionFactory(project=project, number=2, parent=v1, kind="edit")
     v3 = VersionFactory(project=project, number=3, parent=v1, kind="edit")
-    services.review_decide(version=v2, membership=members["reviewer"], decision="changes_requested")
-    services.review_decide(version=v2, membership=members["reviewer"], decision="approved")
-    services.review_decide(version=v3, membership=members["owner"], decision="changes_requested")
-    services.project_pick(project=project, membership=members["owner"], version=v2)
+    review.review_decide(version=v2, membership=members["reviewer"], decision="changes_requested")
+    review.review_decide(version=v2, membership=members["reviewer"], decision="approved")
+    review.review_decide(version=v3, membership=members["owner"], decision="changes_requested")
+    review.project_pick(project=project, membership=members["owner"], version=v2)
     as_user(client, members["viewer"])
     page = client.get(project.get_absolute_url()).text
     branches = page.split('id="branches"')[1].split("</ul>")[0]
@@ -385,7 +388,7 @@ def test_compare_shows_differences_and_the_lineage_to_the_common_ancestor(client
         prompt="Make it night. Keep everything else the same.",
         aspect_ratio="9:16",
     )
-    result = services.compare_versions(v3, v4, {v.pk: v for v in [v1, v2, v3, v4]})
+    result = tree.compare_versions(v3, v4, {v.pk: v for v in [v1, v2, v3, v4]})
     assert result["common_ancestor"] == v1
     assert [v.number for v in result["path_a"]] == [2, 3]
     assert [v.number for v in result["path_b"]] == [4]

@@ -7,9 +7,10 @@ from django.db import transaction
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from projects import services
 from projects.models import Version
-from projects.services import LeaseLost, StudioError
+from projects.services import engines, generation, prompts, sweeper, tree, versions
+from projects.services.errors import StudioError
+from projects.services.generation import LeaseLost
 from tests.engines import CountingEngine
 
 
@@ -22,7 +23,7 @@ def counting_engine(settings):
     CountingEngine.submits.clear()
     CountingEngine.polls.clear()
     yield "counting"
-    services.get_engine.cache_clear()
+    engines.get_engine.cache_clear()
 
 
 def create(project, member, **overrides):
@@ -35,7 +36,7 @@ def create(project, member, **overrides):
         "engine": "local",
     }
     fields.update(overrides)
-    return services.version_create(project=project, membership=member, author=member.user, **fields)
+    return versions.version_create(project=project, membership=member, author=member.user, **fields)
 
 
 def decode(field_file):
@@ -82,7 +83,7 @@ def test_edit_continues_the_parents_interaction_and_branches(project, member, ta
     assert first.status == branch.status == Version.Status.READY
     assert decode(first.video)["frames"] == decode(root.video)["frames"]
     assert decode(branch.video)["size"][0] < decode(branch.video)["size"][1]
-    roots = services.version_tree(project.versions.all())
+    roots = tree.version_tree(project.versions.all())
     assert [n.version.number for n in roots] == [1]
     assert [n.version.number for n in roots[0].children] == [2, 3]
 
@@ -123,22 +124,22 @@ def test_version_and_task_commit_together_or_not_at_all(project, member):
 
 def test_a_second_claim_is_refused_while_the_first_holds_the_lease(project, member):
     version = create(project, member)
-    first = services.version_claim(version_id=version.pk)
+    first = generation.version_claim(version_id=version.pk)
     assert first is not None
-    assert services.version_claim(version_id=version.pk) is None
+    assert generation.version_claim(version_id=version.pk) is None
 
 
 def test_a_stale_workers_write_is_refused(project, member):
     version = create(project, member)
-    stale = services.version_claim(version_id=version.pk)
+    stale = generation.version_claim(version_id=version.pk)
     Version.objects.filter(pk=version.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
-    fresh = services.version_claim(version_id=version.pk)
+    fresh = generation.version_claim(version_id=version.pk)
     assert fresh.fence == stale.fence + 1
     with pytest.raises(LeaseLost):
-        services.version_write(
+        generation.version_write(
             stale, expect=Version.Status.QUEUED, status=Version.Status.SUBMITTING
         )
-    services.version_write(fresh, expect=Version.Status.QUEUED, status=Version.Status.SUBMITTING)
+    generation.version_write(fresh, expect=Version.Status.QUEUED, status=Version.Status.SUBMITTING)
     assert Version.objects.get(pk=version.pk).status == Version.Status.SUBMITTING
 
 
@@ -154,7 +155,7 @@ def test_the_sweeper_resumes_a_dead_workers_version(project, member, tasks, coun
         lease_until=timezone.now() - timedelta(seconds=5),
         fence=version.fence + 1,
     )
-    assert services.versions_sweep() == 1
+    assert sweeper.versions_sweep() == 1
     tasks()
     version.refresh_from_db()
     assert version.status == Version.Status.READY
@@ -164,8 +165,8 @@ def test_the_sweeper_resumes_a_dead_workers_version(project, member, tasks, coun
 
 def test_the_sweeper_leaves_a_version_alone_while_its_lease_holds(project, member):
     version = create(project, member)
-    services.version_claim(version_id=version.pk)
-    assert services.versions_sweep() == 0
+    generation.version_claim(version_id=version.pk)
+    assert sweeper.versions_sweep() == 0
 
 
 def test_a_crash_between_paying_and_recording_the_id_needs_a_decision(
@@ -175,12 +176,12 @@ def test_a_crash_between_paying_and_recording_the_id_needs_a_decision(
     Version.objects.filter(pk=version.pk).update(
         status=Version.Status.SUBMITTING, lease_until=timezone.now() - timedelta(seconds=1)
     )
-    services.versions_sweep()
+    sweeper.versions_sweep()
     tasks()
     version.refresh_from_db()
     assert version.status == Version.Status.RECONCILE
     assert CountingEngine.submits == []
-    services.version_reconcile(version=version, membership=member, resubmit=True)
+    generation.version_reconcile(version=version, membership=member, resubmit=True)
     tasks()
     version.refresh_from_db()
     assert version.status == Version.Status.READY
@@ -192,7 +193,7 @@ def test_a_free_engine_resubmits_by_itself_after_such_a_crash(project, member, t
     Version.objects.filter(pk=version.pk).update(
         status=Version.Status.SUBMITTING, lease_until=timezone.now() - timedelta(seconds=1)
     )
-    services.versions_sweep()
+    sweeper.versions_sweep()
     tasks()
     version.refresh_from_db()
     assert version.status == Version.Status.READY
@@ -209,7 +210,7 @@ def test_retry_polls_the_stored_interaction_instead_of_paying_again(
         status=Version.Status.FAILED, error_kind="unavailable", error_message="503", video=""
     )
     version.refresh_from_db()
-    services.version_retry(version=version, membership=member)
+    generation.version_retry(version=version, membership=member)
     tasks()
     version.refresh_from_db()
     assert version.status == Version.Status.READY
@@ -229,7 +230,7 @@ def test_retry_after_the_interaction_itself_failed_submits_a_new_one(
     )
     version.refresh_from_db()
     old = version.interaction_id
-    services.version_retry(version=version, membership=member)
+    generation.version_retry(version=version, membership=member)
     tasks()
     version.refresh_from_db()
     assert version.status == Version.Status.READY
@@ -239,10 +240,10 @@ def test_retry_after_the_interaction_itself_failed_submits_a_new_one(
 
 def test_cancel_stops_a_queued_version_and_a_late_worker_writes_nothing(project, member, tasks):
     version = create(project, member)
-    worker_view = services.version_claim(version_id=version.pk)
-    services.version_cancel(version=version, membership=member)
+    worker_view = generation.version_claim(version_id=version.pk)
+    generation.version_cancel(version=version, membership=member)
     with pytest.raises(LeaseLost):
-        services.version_write(
+        generation.version_write(
             worker_view, expect=Version.Status.QUEUED, status=Version.Status.SUBMITTING
         )
     tasks()
@@ -256,11 +257,11 @@ def test_cancel_of_a_finished_version_is_refused(project, member, tasks):
     tasks()
     version.refresh_from_db()
     with pytest.raises(StudioError, match="ready"):
-        services.version_cancel(version=version, membership=member)
+        generation.version_cancel(version=version, membership=member)
 
 
 def test_prompt_from_fields_and_edit_prompt():
-    prompt = services.prompt_from_fields(
+    prompt = prompts.prompt_from_fields(
         {
             "subject": "A red kite",
             "action": "climbs into the wind",
@@ -269,12 +270,12 @@ def test_prompt_from_fields_and_edit_prompt():
         }
     )
     assert prompt == "A red kite climbs into the wind. Camera: slow tilt up. Avoid: people."
-    edit = services.edit_prompt(
+    edit = prompts.edit_prompt(
         instruction="Make it night", keep_rest_same=True, preserve="the kite"
     )
     assert edit == "Make it night. Keep everything else the same. Preserve the kite."
     assert (
-        services.edit_prompt(instruction="Make it night", keep_rest_same=False) == "Make it night."
+        prompts.edit_prompt(instruction="Make it night", keep_rest_same=False) == "Make it night."
     )
 
 
@@ -286,6 +287,6 @@ def test_the_tree_is_assembled_from_one_flat_list():
     b = VersionFactory.build(pk=2, number=2, parent_id=1)
     c = VersionFactory.build(pk=3, number=3, parent_id=1)
     d = VersionFactory.build(pk=4, number=4, parent_id=2)
-    nodes = services.flatten_tree(services.version_tree([a, b, c, d]))
+    nodes = tree.flatten_tree(tree.version_tree([a, b, c, d]))
     assert [(n.version.number, n.depth) for n in nodes] == [(1, 0), (2, 1), (4, 2), (3, 1)]
-    assert [v.number for v in services.lineage(d, {v.pk: v for v in [a, b, c, d]})] == [1, 2, 4]
+    assert [v.number for v in tree.lineage(d, {v.pk: v for v in [a, b, c, d]})] == [1, 2, 4]

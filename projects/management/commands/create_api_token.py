@@ -7,9 +7,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from projects import services
-from projects.api.tokens import api_token_create
-from projects.services import StudioError
+from projects.services import team
+from projects.services.errors import StudioError
+from projects.services.tokens import api_token_create
 
 
 class Command(BaseCommand):
@@ -38,7 +38,7 @@ class Command(BaseCommand):
                 user = User(**{User.USERNAME_FIELD: username})
                 user.set_unusable_password()
                 user.save()
-                services.workspace_create_for_new_user(user=user)
+                team.workspace_create_for_new_user(user=user)
                 self.stderr.write(f"Created user {username!r} with their own workspace.")
             try:
                 _, token = api_token_create(user=user, name=name)

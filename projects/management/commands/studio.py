@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.crypto import get_random_string
 from django_tasks_db.management.commands.db_worker import Worker
 
-from projects import services
+from projects.services import generation, sweeper
 
 logger = logging.getLogger("studio")
 
@@ -60,9 +60,9 @@ class Command(BaseCommand):
             thread = threading.Thread(target=worker.run, name="studio-worker", daemon=True)
             thread.start()
         # Versions left unfinished by the last run carry on.
-        resumed = services.versions_sweep(on_startup=True)
+        resumed = sweeper.versions_sweep(on_startup=True)
         if resumed:
-            services.sweeper_ensure()
+            sweeper.sweeper_ensure()
 
         server = uvicorn.Server(
             uvicorn.Config(
@@ -99,7 +99,7 @@ class Command(BaseCommand):
             if worker is not None:
                 # Running work stops at its next progress report and hands its
                 # version back; nothing is left half-written.
-                services.shutdown_requested.set()
+                generation.shutdown_requested.set()
                 worker.running = False
                 thread.join(timeout=30)
             self.stdout.write("Omni Studio stopped.")

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from projects import services
 from projects.models import Version
+from projects.services import versions
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -169,7 +169,7 @@ def test_ctrl_c_mid_render_leaves_a_version_that_resumes_on_the_next_start(tmp_p
 
 @pytest.mark.django_db(transaction=True)
 def test_a_separate_db_worker_process_does_the_work(project, member):
-    version = services.version_create(
+    version = versions.version_create(
         project=project,
         membership=member,
         author=member.user,

@@ -10,9 +10,9 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET, require_POST
 
-from projects.api.tokens import api_token_create as create_token
-from projects.api.tokens import api_token_revoke as revoke_token
-from projects.services import StudioError
+from projects.services.errors import StudioError
+from projects.services.tokens import api_token_create as create_token
+from projects.services.tokens import api_token_revoke as revoke_token
 
 
 class ApiTokenForm(forms.Form):

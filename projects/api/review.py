@@ -1,0 +1,96 @@
+"""The API's review: timecoded comments and replies, and decisions."""
+
+from django.http import HttpRequest
+from ninja import Router, Status
+
+from projects.api import presenters
+from projects.api.common import (
+    READ_ERRORS,
+    WRITE_ERRORS,
+    ProjectId,
+    VersionNumber,
+    refuse,
+    version_of,
+)
+from projects.api.errors import ApiError
+from projects.api.schemas import CommentCreateIn, CommentOut, ErrorOut, ReviewCreateIn, ReviewOut
+from projects.models import Comment
+from projects.services import review
+from projects.services.errors import StudioError
+
+router = Router(tags=["review"])
+
+
+@router.get(
+    "/projects/{project_id}/versions/{number}/comments",
+    response={200: list[CommentOut], **READ_ERRORS},
+)
+def comment_list(request: HttpRequest, project_id: int = ProjectId, number: int = VersionNumber):
+    """A version's comments in time order (untimed last); replies name their parent."""
+    version, _ = version_of(request, project_id, number)
+    comments = version.comments.in_time_order().select_related("author")
+    return [presenters.comment_out(c, version_number=version.number) for c in comments]
+
+
+@router.post(
+    "/projects/{project_id}/versions/{number}/comments",
+    response={201: CommentOut, 400: ErrorOut, **WRITE_ERRORS},
+)
+def comment_create(
+    request: HttpRequest,
+    payload: CommentCreateIn,
+    project_id: int = ProjectId,
+    number: int = VersionNumber,
+):
+    """Comment on a version, at a time (`start_seconds`) or over a range (and
+    `end_seconds`), or reply to a comment. Everyone but viewers."""
+    version, membership = version_of(request, project_id, number)
+    parent = None
+    if payload.parent is not None:
+        parent = Comment.objects.filter(pk=payload.parent, version=version).first()
+        if parent is None:
+            raise refuse("parent", f"There is no comment {payload.parent} on v{version.number}.")
+    comment = review.comment_create(
+        version=version,
+        membership=membership,
+        body=payload.body,
+        start_seconds=payload.start_seconds,
+        end_seconds=payload.end_seconds,
+        parent=parent,
+    )
+    return Status(201, presenters.comment_out(comment, version_number=version.number))
+
+
+@router.get(
+    "/projects/{project_id}/versions/{number}/reviews",
+    response={200: list[ReviewOut], **READ_ERRORS},
+)
+def review_list(request: HttpRequest, project_id: int = ProjectId, number: int = VersionNumber):
+    """A version's decisions, newest first."""
+    version, _ = version_of(request, project_id, number)
+    reviews = version.reviews.select_related("reviewer")
+    return [presenters.review_out(r, version_number=version.number) for r in reviews]
+
+
+@router.post(
+    "/projects/{project_id}/versions/{number}/reviews",
+    response={201: ReviewOut, 400: ErrorOut, 409: ErrorOut, **WRITE_ERRORS},
+)
+def review_create(
+    request: HttpRequest,
+    payload: ReviewCreateIn,
+    project_id: int = ProjectId,
+    number: int = VersionNumber,
+):
+    """Approve a ready version or request changes (reviewers and owners).
+    Approving resolves the comments the version was made to address."""
+    version, membership = version_of(request, project_id, number)
+    try:
+        decision = review.review_decide(
+            version=version, membership=membership, decision=payload.decision, note=payload.note
+        )
+    except StudioError as error:
+        if error.field:
+            raise
+        raise ApiError(409, "conflict", error.message) from error
+    return Status(201, presenters.review_out(decision, version_number=version.number))

@@ -1,0 +1,257 @@
+"""The API's versions: list, generate or edit, follow, cancel, retry, and
+download the video and its poster."""
+
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import Query, Router
+
+from projects.api import presenters
+from projects.api.common import (
+    CREATE_ERRORS,
+    READ_ERRORS,
+    WRITE_ERRORS,
+    IdempotencyKey,
+    Limit,
+    Offset,
+    ProjectId,
+    StatusFilter,
+    VersionNumber,
+    dump,
+    project_of,
+    refuse,
+    request_user,
+    respond,
+    version_of,
+)
+from projects.api.errors import ApiError, invalid
+from projects.api.idempotency import Created, check_generation_limit, create_once
+from projects.api.schemas import ErrorOut, StatusName, VersionCreateIn, VersionOut, VersionPage
+from projects.media import version_file_response
+from projects.models import Asset, Project, Version
+from projects.services import access, composer, generation, versions
+from projects.services.composer import VersionArguments
+from projects.services.errors import StudioError
+
+router = Router(tags=["versions"])
+
+
+@router.get(
+    "/projects/{project_id}/versions", response={200: VersionPage, **READ_ERRORS}, tags=["versions"]
+)
+def version_list(
+    request: HttpRequest,
+    project_id: int = ProjectId,
+    status: list[StatusName] | None = StatusFilter,
+    limit: int = Limit,
+    offset: int = Offset,
+):
+    """A project's versions by number, with their progress."""
+    project, _ = project_of(request, project_id)
+    versions = project.versions.select_related("author").order_by("number")
+    if status:
+        versions = versions.filter(status__in=status)
+    return {
+        "count": versions.count(),
+        "limit": limit,
+        "offset": offset,
+        "items": presenters.versions_out(list(versions[offset : offset + limit])),
+    }
+
+
+def _assets(project: Project, ids: list[int]) -> list[Asset]:
+    found = {a.pk: a for a in Asset.objects.filter(project=project, pk__in=ids)}
+    for asset_id in ids:
+        if asset_id not in found:
+            raise ApiError(
+                422,
+                "validation_error",
+                f"There is no asset {asset_id} in this project.",
+                field="assets",
+            )
+    return [found[asset_id] for asset_id in dict.fromkeys(ids)]
+
+
+def _generation_arguments(project: Project, payload: VersionCreateIn) -> VersionArguments:
+    """A generation's arguments, defaulting as the web form does."""
+    for name in ("instruction", "keep_rest_same", "preserve"):
+        if getattr(payload, name) is not None:
+            raise refuse(name, f"`{name}` is for edits: give the `parent` version to edit.")
+    if payload.addresses:
+        raise refuse("addresses", "`addresses` is for edits: give the `parent` version to edit.")
+    return composer.generation_arguments(
+        project=project,
+        engine=payload.engine,
+        kind=payload.kind,
+        prompt=payload.prompt or "",
+        prompt_fields=payload.prompt_fields.model_dump() if payload.prompt_fields else {},
+        aspect_ratio=payload.aspect_ratio,
+        resolution=payload.resolution,
+        duration_seconds=payload.duration_seconds,
+        assets=_assets(project, payload.assets),
+    )
+
+
+def _edit_arguments(project: Project, user, payload: VersionCreateIn) -> VersionArguments:
+    """An edit's arguments, as the web's edit form makes them."""
+    try:
+        parent, _ = access.version_for_user(user=user, project_id=project.pk, number=payload.parent)
+    except Http404 as error:
+        raise refuse("parent", f"There is no version {payload.parent} in this project.") from error
+    if payload.kind is not None and payload.kind != Version.Kind.EDIT:
+        raise refuse("kind", "A version with a `parent` is an edit.")
+    for name in ("prompt", "prompt_fields"):
+        if getattr(payload, name) is not None:
+            raise refuse(name, "An edit is described by `instruction` (and `preserve`).")
+    if payload.assets:
+        raise refuse("assets", "An edit works on its parent's video; it takes no assets.")
+    for name in ("aspect_ratio", "resolution", "duration_seconds"):
+        value = getattr(payload, name)
+        if value is not None and value != getattr(parent, name):
+            raise refuse(
+                name,
+                f"An edit keeps its parent's {name.replace('_', ' ')}; "
+                "say what to change in the instruction (for example “Reframe to 9:16”).",
+            )
+    return composer.edit_arguments(
+        parent=parent,
+        instruction=payload.instruction or "",
+        keep_rest_same=True if payload.keep_rest_same is None else payload.keep_rest_same,
+        preserve=payload.preserve or "",
+        engine=payload.engine,
+        addresses=payload.addresses,
+    )
+
+
+@router.post(
+    "/projects/{project_id}/versions",
+    response={201: VersionOut, 429: ErrorOut, **CREATE_ERRORS},
+)
+def version_create(
+    request: HttpRequest,
+    response: HttpResponse,
+    payload: VersionCreateIn,
+    project_id: int = ProjectId,
+    idempotency_key: str | None = IdempotencyKey,
+):
+    """Generate a version (from a prompt or structured fields, and optionally
+    uploaded assets), or edit one (`parent` and `instruction`). The version is
+    queued and rendered in the background: follow it with GET or the events
+    stream. Owners and editors only."""
+    user = request_user(request)
+    project, membership = access.project_for_user(user=user, project_id=project_id)
+    access.require_role(membership, generate=True)
+
+    def create() -> Created:
+        if payload.parent is not None:
+            arguments = _edit_arguments(project, user, payload)
+        else:
+            arguments = _generation_arguments(project, payload)
+        try:
+            version = versions.version_create(
+                project=project, membership=membership, author=user, **arguments
+            )
+        except StudioError as error:
+            raise invalid(error, image="assets", references="assets") from error
+        body = dump(VersionOut, presenters.version_detail(version))
+        return Created(201, body, version.pk)
+
+    created = create_once(
+        request,
+        user=user,
+        key=idempotency_key,
+        create=create,
+        before=lambda: check_generation_limit(user),
+    )
+    number = created.body["number"]
+    return respond(
+        response, created, f"{presenters.api_root()}projects/{project.pk}/versions/{number}"
+    )
+
+
+@router.get(
+    "/projects/{project_id}/versions/{number}",
+    response={200: VersionOut, **READ_ERRORS},
+)
+def version_get(request: HttpRequest, project_id: int = ProjectId, number: int = VersionNumber):
+    """A version, with its status, phase, percent and estimated time left."""
+    version, _ = version_of(request, project_id, number)
+    return presenters.version_detail(version)
+
+
+def _version_action(request: HttpRequest, project_id: int, number: int, action) -> dict:
+    version, membership = version_of(request, project_id, number)
+    try:
+        action(version=version, membership=membership)
+    except StudioError as error:
+        raise ApiError(409, "conflict", error.message) from error
+    return presenters.version_detail(version)
+
+
+@router.post(
+    "/projects/{project_id}/versions/{number}/cancel",
+    response={200: VersionOut, 409: ErrorOut, **WRITE_ERRORS},
+)
+def version_cancel(request: HttpRequest, project_id: int = ProjectId, number: int = VersionNumber):
+    """Cancel a queued or running generation (or one that needs a decision)."""
+    return _version_action(request, project_id, number, generation.version_cancel)
+
+
+@router.post(
+    "/projects/{project_id}/versions/{number}/retry",
+    response={200: VersionOut, 409: ErrorOut, 429: ErrorOut, **WRITE_ERRORS},
+)
+def version_retry(request: HttpRequest, project_id: int = ProjectId, number: int = VersionNumber):
+    """Try a failed, blocked or cancelled version again, as a new attempt."""
+    version, membership = version_of(request, project_id, number)
+    access.require_role(membership, generate=True)
+    if version.can_retry:
+        check_generation_limit(request_user(request))
+    return _version_action(request, project_id, number, generation.version_retry)
+
+
+def _media(request: HttpRequest, project_id: int, number: int, what: str, download: bool):
+    version, _ = version_of(request, project_id, number)
+    field = version.video if what == "video" else version.poster
+    if version.status != Version.Status.READY or not field:
+        raise Http404(
+            f"v{version.number} has no {what} yet: it is {version.get_status_display().lower()}."
+        )
+    return version_file_response(request, version, what=what, as_attachment=download)
+
+
+def _binary(media_type: str) -> dict:
+    content = {media_type: {"schema": {"type": "string", "format": "binary"}}}
+    return {
+        "responses": {
+            "200": {"description": "The file.", "content": content},
+            "206": {
+                "description": "The requested byte range (`Range: bytes=...`).",
+                "content": content,
+            },
+            "416": {"description": "The range is outside the file."},
+        }
+    }
+
+
+@router.get(
+    "/projects/{project_id}/versions/{number}/video",
+    response=READ_ERRORS,
+    openapi_extra=_binary("video/mp4"),
+)
+def version_video(
+    request: HttpRequest,
+    project_id: int = ProjectId,
+    number: int = VersionNumber,
+    download: bool = Query(False, description="Send as an attachment."),
+):
+    """The version's MP4 (H.264 + AAC), with HTTP Range support."""
+    return _media(request, project_id, number, "video", download)
+
+
+@router.get(
+    "/projects/{project_id}/versions/{number}/poster",
+    response=READ_ERRORS,
+    openapi_extra=_binary("image/jpeg"),
+)
+def version_poster(request: HttpRequest, project_id: int = ProjectId, number: int = VersionNumber):
+    """A JPEG still from the version's video."""
+    return _media(request, project_id, number, "poster", False)

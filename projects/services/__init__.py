@@ -1,0 +1,23 @@
+"""The studio's workflows: typed, keyword-only functions over the models,
+one module per domain. Views, tasks, consumers and the API stay thin and call
+these; import the module you mean (this package re-exports nothing).
+
+- access: scoping every lookup to the user's workspaces, and roles
+- catalog: projects, created, renamed and deleted
+- composer: a request to generate or edit, with its defaults, in one place
+- prompts: prompts from structured fields, edit prompts, task templates
+- assets: uploaded stills and clips
+- versions: creating versions (and enqueuing their generation)
+- generation: a generation's life, the state machine and its decisions
+- sweeper: crash recovery, resuming versions whose worker died
+- storage: our copies of videos and posters, and local copies for engines
+- live: events after commit, groups, presence
+- progress: what a progress bar shows, and estimates from past durations
+- tree: the version tree, lineage, compare, provenance
+- team: workspaces, invitations, roles and removal
+- review: comments, decisions, the pick
+- activity: the project's activity feed
+- engines: which engines this studio runs
+- tokens: API tokens, stored as digests
+- queue: the seam through which services enqueue tasks
+"""

@@ -1,0 +1,203 @@
+"""A request to generate or edit, translated once for the pages and the API.
+
+The web forms and the JSON API both call these: the defaults a generation
+gets when a choice is left out, the arguments of an edit made from its parent,
+and the check of each choice against what the engine can make. What comes
+out is handed to ``versions.version_create`` as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TypedDict
+
+from django.conf import settings
+
+from projects.models import Asset, Comment, Project, Version
+from projects.services.engines import capabilities_of, engine_names
+from projects.services.errors import StudioError
+from projects.services.prompts import edit_prompt, prompt_from_fields
+from studio.engines.base import Capabilities, Task
+
+DEFAULT_RESOLUTION = "720p"
+DEFAULT_DURATION_SECONDS = 5
+
+
+class VersionArguments(TypedDict, total=False):
+    """The keyword arguments of ``versions.version_create`` a request decides."""
+
+    kind: str
+    prompt: str
+    prompt_fields: dict[str, str]
+    instruction: str
+    keep_rest_same: bool
+    template: str
+    aspect_ratio: str
+    resolution: str
+    duration_seconds: int
+    engine: str
+    parent: Version
+    assets: list[Asset]
+    addressed_comments: list[Comment]
+
+
+@dataclass(frozen=True)
+class GenerationDefaults:
+    """What a new generation in a project gets when a choice is left out."""
+
+    capabilities: Capabilities
+    aspect_ratio: str
+    resolution: str
+    duration_seconds: int
+
+    @property
+    def engine(self) -> str:
+        return self.capabilities.name
+
+
+def generation_defaults(*, project: Project, engine: str | None = None) -> GenerationDefaults:
+    """The defaults for ``engine`` (an unknown or missing one: the project's,
+    else the studio's)."""
+    names = engine_names()
+    if engine not in names:
+        engine = project.default_engine if project.default_engine in names else None
+    capabilities = capabilities_of(engine or settings.STUDIO_DEFAULT_ENGINE)
+    return GenerationDefaults(
+        capabilities=capabilities,
+        aspect_ratio=(
+            project.default_aspect_ratio
+            if project.default_aspect_ratio in capabilities.aspect_ratios
+            else capabilities.aspect_ratios[0]
+        ),
+        resolution=(
+            DEFAULT_RESOLUTION
+            if DEFAULT_RESOLUTION in capabilities.resolutions
+            else capabilities.resolutions[0]
+        ),
+        duration_seconds=(
+            DEFAULT_DURATION_SECONDS
+            if DEFAULT_DURATION_SECONDS in capabilities.durations
+            else capabilities.min_duration
+        ),
+    )
+
+
+def edit_engine_default(parent: Version) -> str:
+    """An edit is made by its parent's engine when that one can edit."""
+    if parent.engine in engine_names() and Task.EDIT in capabilities_of(parent.engine).tasks:
+        return parent.engine
+    return settings.STUDIO_DEFAULT_ENGINE
+
+
+def edit_engine_names() -> list[str]:
+    return [name for name in engine_names() if Task.EDIT in capabilities_of(name).tasks]
+
+
+def kind_for_assets(assets: Iterable[Asset]) -> str:
+    """Text to video with nothing, image to video from one still, references
+    otherwise."""
+    assets = list(assets)
+    if not assets:
+        return Version.Kind.TEXT_TO_VIDEO
+    if len(assets) == 1 and assets[0].kind == Asset.Kind.IMAGE:
+        return Version.Kind.IMAGE_TO_VIDEO
+    return Version.Kind.REFERENCE_TO_VIDEO
+
+
+def generation_arguments(
+    *,
+    project: Project,
+    engine: str | None = None,
+    kind: str | None = None,
+    prompt: str = "",
+    prompt_fields: dict[str, str] | None = None,
+    template: str = "",
+    aspect_ratio: str | None = None,
+    resolution: str | None = None,
+    duration_seconds: int | None = None,
+    assets: Iterable[Asset] = (),
+) -> VersionArguments:
+    """A generation's arguments, with what was left out defaulted: the prompt
+    written from the structured fields when there is none."""
+    if engine is not None and engine not in engine_names():
+        raise StudioError(f"There is no engine called {engine!r}.", field="engine")
+    defaults = generation_defaults(project=project, engine=engine)
+    assets = list(assets)
+    fields = dict(prompt_fields or {})
+    prompt = prompt.strip() or prompt_from_fields(fields)
+    return VersionArguments(
+        kind=kind or kind_for_assets(assets),
+        prompt=prompt,
+        prompt_fields=fields,
+        template=template,
+        aspect_ratio=aspect_ratio or defaults.aspect_ratio,
+        resolution=resolution or defaults.resolution,
+        duration_seconds=duration_seconds or defaults.duration_seconds,
+        engine=defaults.engine,
+        assets=assets,
+    )
+
+
+def edit_arguments(
+    *,
+    parent: Version,
+    instruction: str,
+    keep_rest_same: bool = True,
+    preserve: str = "",
+    engine: str | None = None,
+    addresses: Iterable[int] = (),
+) -> VersionArguments:
+    """An edit's arguments: it keeps its parent's shape, and its prompt is the
+    instruction with "keep everything else the same" and the preserve list."""
+    instruction = instruction.strip()
+    if not instruction:
+        raise StudioError("Say what to change.", field="instruction")
+    wanted = list(dict.fromkeys(addresses))
+    addressed = list(parent.comments.filter(pk__in=wanted, parent=None))
+    missing = set(wanted) - {c.pk for c in addressed}
+    if missing:
+        raise StudioError(
+            f"There is no comment {min(missing)} on {parent.label}.", field="addresses"
+        )
+    return VersionArguments(
+        kind=Version.Kind.EDIT,
+        parent=parent,
+        instruction=instruction,
+        keep_rest_same=keep_rest_same,
+        prompt=edit_prompt(
+            instruction=instruction, keep_rest_same=keep_rest_same, preserve=preserve
+        ),
+        prompt_fields={"preserve": preserve},
+        addressed_comments=addressed,
+        aspect_ratio=parent.aspect_ratio,
+        resolution=parent.resolution,
+        duration_seconds=parent.duration_seconds,
+        engine=engine or edit_engine_default(parent),
+    )
+
+
+def validate_generation_choices(
+    *, capabilities: Capabilities, aspect_ratio: str, resolution: str, duration_seconds: int
+) -> None:
+    if aspect_ratio not in capabilities.aspect_ratios:
+        raise StudioError(
+            f"{capabilities.label} makes {', '.join(capabilities.aspect_ratios)}.",
+            field="aspect_ratio",
+        )
+    if resolution not in capabilities.resolutions:
+        raise StudioError(
+            f"{capabilities.label} makes {', '.join(capabilities.resolutions)}.",
+            field="resolution",
+        )
+    if duration_seconds not in capabilities.durations:
+        raise StudioError(
+            f"Duration must be {capabilities.min_duration} to {capabilities.max_duration} seconds.",
+            field="duration_seconds",
+        )
+
+
+def cost_estimate(*, engine: str, resolution: str, duration_seconds: int) -> Decimal:
+    rates = settings.STUDIO_PRICE_PER_SECOND.get(engine, {})
+    return rates.get(resolution, Decimal(0)) * duration_seconds

@@ -1,0 +1,587 @@
+"""A generation's life, in one place (DESIGN.md, "A generation's life").
+
+    queued -> submitting -> generating -> saving -> ready
+       |          |              |           |
+       +----------+--------------+-----------+--> failed | blocked | cancelled
+                  +--> reconcile (crashed between paying and recording the id)
+
+The Version row is the truth; the queue only wakes workers. Every state
+change is a conditional UPDATE naming the state it expects and the fence of
+the worker making it, so a stale or duplicate worker changes nothing; a claim
+takes a lease and bumps the fence. People's decisions (cancel, retry, submit
+again) are here too, as the same conditional writes.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import av
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from projects.media import MediaError, poster_jpeg, probe_video, transcode_to_mp4
+from projects.models import Asset, Membership, Version
+from projects.services.access import require_role
+from projects.services.engines import get_engine
+from projects.services.errors import StudioError
+from projects.services.live import record_event
+from projects.services.queue import CANCEL_INTERACTION, enqueue, enqueue_generation
+from projects.services.storage import delete_files, local_copy, store_bytes, store_file
+from projects.services.sweeper import sweeper_ensure
+from studio.engines.base import (
+    Engine,
+    EngineError,
+    ErrorKind,
+    GenerationRequest,
+    InputMedia,
+    PollState,
+    Submission,
+    SubmissionUncertain,
+    Task,
+    Usage,
+    VideoOutput,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class LeaseLost(Exception):
+    """This worker no longer owns the version: it was cancelled, or another
+    worker took it over. Stop without writing anything."""
+
+
+class WorkerStopping(LeaseLost):
+    """The process is shutting down: stop the work and let the version be
+    resumed from its last safe state."""
+
+
+# Set when the studio process is asked to stop (Ctrl-C): running work stops
+# at its next progress report instead of being cut off mid-write.
+shutdown_requested = threading.Event()
+
+# Interaction errors that left no trace at the engine worth polling again.
+POLL_AGAIN_KINDS = {ErrorKind.UNAVAILABLE, ErrorKind.TIMED_OUT, ErrorKind.RATE_LIMITED}
+
+
+def _lease_until() -> datetime:
+    return timezone.now() + timedelta(seconds=settings.STUDIO_LEASE_SECONDS)
+
+
+def version_claim(*, version_id: int) -> Version | None:
+    """Take the version for this worker: only one worker holds an unexpired
+    lease, and taking it bumps the fence so earlier holders are shut out."""
+    now = timezone.now()
+    claimed = (
+        Version.objects.filter(pk=version_id, status__in=Version.Status.unfinished())
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .filter(Q(retry_at__isnull=True) | Q(retry_at__lte=now))
+        .update(fence=F("fence") + 1, lease_until=_lease_until())
+    )
+    if not claimed:
+        return None
+    return Version.objects.select_related("project__workspace").get(pk=version_id)
+
+
+def version_write(version: Version, *, expect: str, event: str = "state", **fields) -> None:
+    """Change the version if this worker still owns it in the expected state."""
+    fields.setdefault("lease_until", _lease_until())
+    fields["updated_at"] = timezone.now()
+    with transaction.atomic():
+        changed = Version.objects.filter(pk=version.pk, fence=version.fence, status=expect).update(
+            **fields
+        )
+        if not changed:
+            raise LeaseLost(f"v{version.number} is no longer ours to write")
+        for name, value in fields.items():
+            setattr(version, name, value)
+        record_event(version, kind=event)
+
+
+def generation_advance(*, version_id: int) -> None:
+    """Move a version one step along its life. Safe to call any number of
+    times, from any number of workers."""
+    version = version_claim(version_id=version_id)
+    if version is None:
+        return
+    if version.kind == Version.Kind.UPLOAD:
+        try:
+            _import_upload(version)
+        except LeaseLost:
+            logger.info("v%s of project %s: import stopped", version.number, version.project_id)
+        return
+    engine = get_engine(version.engine)
+    try:
+        match version.status:
+            case Version.Status.QUEUED:
+                _submit(version, engine)
+            case Version.Status.SUBMITTING:
+                _resume_submitting(version, engine)
+            case Version.Status.GENERATING | Version.Status.SAVING:
+                _poll(version, engine)
+    except WorkerStopping:
+        # Hand the version back at once so the next start resumes it.
+        Version.objects.filter(pk=version.pk, fence=version.fence).update(lease_until=None)
+        logger.info("v%s of project %s: stopped for shutdown", version.number, version.project_id)
+    except LeaseLost:
+        logger.info("v%s of project %s: lease lost, stopping", version.number, version.project_id)
+
+
+def _submit(version: Version, engine: Engine) -> None:
+    version_write(
+        version,
+        expect=Version.Status.QUEUED,
+        status=Version.Status.SUBMITTING,
+        submitted_at=timezone.now(),
+        error_kind="",
+        error_message="",
+        retry_at=None,
+    )
+    try:
+        with _generation_request(version) as request:
+            submission = engine.submit(request)
+    except SubmissionUncertain as error:
+        _needs_decision(
+            version,
+            "We could not tell whether the engine accepted this generation "
+            f"({error}). Submitting again could be charged twice: choose below.",
+        )
+        return
+    except EngineError as error:
+        _engine_failed(version, error, expect=Version.Status.SUBMITTING)
+        return
+    _submitted(version, engine, submission)
+    _poll(version, engine)
+
+
+def _needs_decision(version: Version, message: str) -> None:
+    version_write(
+        version,
+        expect=Version.Status.SUBMITTING,
+        status=Version.Status.RECONCILE,
+        lease_until=None,
+        error_kind="uncertain",
+        error_message=message,
+    )
+
+
+def _submitted(version: Version, engine: Engine, submission: Submission) -> None:
+    try:
+        version_write(
+            version,
+            expect=Version.Status.SUBMITTING,
+            status=Version.Status.GENERATING,
+            interaction_id=submission.interaction_id,
+            model=submission.model or version.model,
+            route=submission.route,
+            engine_note=submission.note,
+            output_uri=submission.output.uri if submission.output else "",
+            progress=0.0 if engine.capabilities().reports_percent else None,
+        )
+    except LeaseLost:
+        # Cancelled while the paid call was in flight: keep the id so nothing
+        # paid for is forgotten, and stop the work at the engine.
+        Version.objects.filter(pk=version.pk, interaction_id="").update(
+            interaction_id=submission.interaction_id
+        )
+        with suppress(EngineError):
+            engine.cancel(submission.interaction_id)
+        raise
+    for upload in submission.uploads:
+        kind, _, pk = upload.key.partition("-")
+        model = Version if kind == "version" else Asset
+        fields = (
+            {"video_remote_uri": upload.uri, "video_remote_expires_at": upload.expires_at}
+            if model is Version
+            else {"remote_uri": upload.uri, "remote_expires_at": upload.expires_at}
+        )
+        model.objects.filter(pk=pk, project_id=version.project_id).update(**fields)
+
+
+def _resume_submitting(version: Version, engine: Engine) -> None:
+    """A worker died during submission. With the id stored, poll it; without,
+    nobody knows whether it was paid for, unless the engine is free."""
+    if version.interaction_id:
+        version_write(version, expect=Version.Status.SUBMITTING, status=Version.Status.GENERATING)
+        _poll(version, engine)
+    elif not engine.capabilities().paid:
+        version_write(version, expect=Version.Status.SUBMITTING, status=Version.Status.QUEUED)
+        _submit(version, engine)
+    else:
+        _needs_decision(
+            version,
+            "The studio stopped while submitting this generation, so it may or may not "
+            "have been charged. Submit again (possibly paying twice) or cancel.",
+        )
+
+
+class _ProgressReporter:
+    """Writes progress while an engine works, at most a few times a second,
+    extending the lease; raises LeaseLost to stop the work when the version
+    was cancelled or taken over."""
+
+    def __init__(self, version: Version):
+        self.version = version
+        self.last_written = 0.0
+        self.last_fraction = -1.0
+
+    def __call__(self, fraction: float) -> None:
+        if shutdown_requested.is_set():
+            raise WorkerStopping("the studio is stopping")
+        now = time.monotonic()
+        fraction = max(0.0, min(1.0, fraction))
+        if now - self.last_written < settings.STUDIO_PROGRESS_INTERVAL_SECONDS and fraction < 1:
+            return
+        if fraction == self.last_fraction:
+            return
+        self.last_written, self.last_fraction = now, fraction
+        version_write(self.version, expect=self.version.status, event="progress", progress=fraction)
+
+
+def _poll(version: Version, engine: Engine) -> None:
+    try:
+        with _generation_request(version) as request:
+            result = engine.poll(
+                version.interaction_id, request, progress=_ProgressReporter(version)
+            )
+    except EngineError as error:
+        _engine_failed(version, error, expect=version.status)
+        return
+    if result.state != PollState.COMPLETED:
+        version_write(
+            version,
+            expect=Version.Status.GENERATING,
+            event="progress",
+            progress=result.fraction,
+            lease_until=None,
+            transient_failures=0,
+        )
+        run_after = timezone.now() + timedelta(seconds=settings.STUDIO_POLL_SECONDS)
+        enqueue_generation(version.pk, run_after=run_after)
+        return
+    output = result.output or (VideoOutput(uri=version.output_uri) if version.output_uri else None)
+    if output is None:
+        _engine_failed(
+            version,
+            EngineError(ErrorKind.UNAVAILABLE, "The engine finished without a video."),
+            expect=version.status,
+        )
+        return
+    if version.status == Version.Status.GENERATING:
+        version_write(
+            version,
+            expect=Version.Status.GENERATING,
+            status=Version.Status.SAVING,
+            progress=1.0 if version.progress is not None else None,
+        )
+    _save_output(version, engine, output, usage=result.usage)
+
+
+def _save_output(version: Version, engine: Engine, output: VideoOutput, *, usage) -> None:
+    """Copy the video into our own storage before calling it ready: engine
+    URIs and uploads expire."""
+    workdir = Path(tempfile.mkdtemp(prefix="studio-save-"))
+    try:
+        fetched = workdir / "fetched.mp4"
+        try:
+            engine.fetch_output(output, fetched)
+        except EngineError as error:
+            _engine_failed(version, error, expect=Version.Status.SAVING)
+            return
+        final = fetched
+        if version.aspect_ratio in engine.capabilities().reframed_aspect_ratios:
+            final = _reframe_locally(fetched, workdir / "reframed.mp4", version.aspect_ratio)
+        _store_video(version, final, usage=usage)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _reframe_locally(source: Path, destination: Path, aspect_ratio: str) -> Path:
+    from studio.engines.local import reframe_video
+
+    reframe_video(source, destination, aspect_ratio)
+    return destination
+
+
+def _store_video(version: Version, final: Path, *, usage: Usage | None) -> None:
+    """Probe the finished MP4, keep it and its poster in our storage and mark
+    the version ready; if this worker lost the version meanwhile, nothing
+    it stored is kept."""
+    saved: list[str] = []
+    try:
+        try:
+            info = probe_video(final)
+            poster = poster_jpeg(final)
+        except Exception as error:
+            _engine_failed(
+                version,
+                EngineError(
+                    ErrorKind.UNAVAILABLE, f"The engine's video could not be read: {error}"
+                ),
+                expect=Version.Status.SAVING,
+            )
+            return
+        stem = (
+            f"versions/p{version.project_id}/v{version.number}-a{version.attempt}-{version.fence}"
+        )
+        saved.append(store_file(f"{stem}.mp4", final))
+        saved.append(store_bytes(f"{stem}.jpg", poster))
+        usage_fields = {}
+        if usage is not None:
+            usage_fields["usage"] = {
+                "input_tokens": usage.input_tokens,
+                "output_tokens": usage.output_tokens,
+                "total_tokens": usage.total_tokens,
+            }
+        version_write(
+            version,
+            expect=Version.Status.SAVING,
+            status=Version.Status.READY,
+            lease_until=None,
+            video=saved[0],
+            poster=saved[1],
+            width=info.width,
+            height=info.height,
+            video_duration=info.duration_seconds,
+            video_bytes=Path(final).stat().st_size,
+            has_audio=info.has_audio,
+            progress=1.0 if version.progress is not None else None,
+            cost=version.cost_estimate,
+            finished_at=timezone.now(),
+            error_kind="",
+            error_message="",
+            retry_at=None,
+            **usage_fields,
+        )
+        saved.clear()
+    finally:
+        delete_files(saved)
+
+
+def _import_upload(version: Version) -> None:
+    """Normalise an uploaded clip into the version's MP4 and poster."""
+    if version.status == Version.Status.QUEUED:
+        version_write(
+            version,
+            expect=Version.Status.QUEUED,
+            status=Version.Status.SAVING,
+            submitted_at=timezone.now(),
+            progress=0.0,
+        )
+    asset = version.input_assets.get()
+    workdir = Path(tempfile.mkdtemp(prefix="studio-import-"))
+    try:
+        normalised = workdir / "normalised.mp4"
+        try:
+            transcode_to_mp4(
+                local_copy(asset.file, workdir), normalised, progress=_ProgressReporter(version)
+            )
+        except (MediaError, av.FFmpegError) as error:
+            version_write(
+                version,
+                expect=Version.Status.SAVING,
+                status=Version.Status.FAILED,
+                lease_until=None,
+                error_kind=ErrorKind.INVALID_INPUT,
+                error_message=f"The clip could not be converted: {error}",
+                finished_at=timezone.now(),
+            )
+            return
+        _store_video(version, normalised, usage=None)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _engine_failed(version: Version, error: EngineError, *, expect: str) -> None:
+    if (
+        error.kind.is_transient
+        and version.transient_failures < settings.STUDIO_MAX_TRANSIENT_RETRIES
+    ):
+        delay = error.retry_after
+        if delay is None:
+            delay = min(300.0, 2.0 * 2**version.transient_failures) * random.uniform(0.5, 1.5)
+        retry_at = timezone.now() + timedelta(seconds=delay)
+        # Nothing was accepted when the submission itself was refused, so it
+        # goes back to the queue; a poll that failed keeps its interaction.
+        status = Version.Status.QUEUED if expect == Version.Status.SUBMITTING else expect
+        version_write(
+            version,
+            expect=expect,
+            status=status,
+            lease_until=None,
+            retry_at=retry_at,
+            transient_failures=version.transient_failures + 1,
+            error_kind=error.kind,
+            error_message=error.message,
+        )
+        enqueue_generation(version.pk, run_after=retry_at)
+        return
+    if error.kind == ErrorKind.CANCELLED:
+        status = Version.Status.CANCELLED
+    elif error.kind.is_block:
+        status = Version.Status.BLOCKED
+    else:
+        status = Version.Status.FAILED
+    version_write(
+        version,
+        expect=expect,
+        status=status,
+        lease_until=None,
+        retry_at=None,
+        error_kind=error.kind,
+        error_message=error.message,
+        finished_at=timezone.now(),
+    )
+
+
+@contextmanager
+def _generation_request(version: Version) -> Iterator[GenerationRequest]:
+    """The engine request for a version, with its files on local disk."""
+    with tempfile.TemporaryDirectory(prefix="studio-inputs-") as workdir:
+        images, videos = [], []
+        for asset in version.input_assets.all():
+            media = InputMedia(
+                key=f"asset-{asset.pk}",
+                kind=asset.kind,
+                path=local_copy(asset.file, Path(workdir)),
+                mime_type=asset.mime_type,
+                remote_uri=asset.remote_uri,
+                remote_expires_at=asset.remote_expires_at,
+            )
+            (images if asset.kind == Asset.Kind.IMAGE else videos).append(media)
+        parent_video = None
+        if version.parent_id:
+            parent = Version.objects.only(
+                "pk", "video", "video_remote_uri", "video_remote_expires_at"
+            ).get(pk=version.parent_id)
+            if parent.video:
+                parent_video = InputMedia(
+                    key=f"version-{parent.pk}",
+                    kind="video",
+                    path=local_copy(parent.video, Path(workdir)),
+                    mime_type="video/mp4",
+                    remote_uri=parent.video_remote_uri,
+                    remote_expires_at=parent.video_remote_expires_at,
+                )
+        yield GenerationRequest(
+            task=Task(version.kind),
+            prompt=version.prompt,
+            aspect_ratio=version.aspect_ratio,
+            resolution=version.resolution,
+            duration_seconds=version.duration_seconds,
+            model=version.model,
+            images=tuple(images),
+            videos=tuple(videos),
+            previous_interaction_id=version.previous_interaction_id,
+            parent_video=parent_video,
+        )
+
+
+# What people do to a running or finished version.
+
+
+def version_cancel(*, version: Version, membership: Membership) -> None:
+    require_role(membership, generate=True)
+    now = timezone.now()
+    with transaction.atomic():
+        changed = Version.objects.filter(
+            pk=version.pk, status__in=[*Version.Status.unfinished(), Version.Status.RECONCILE]
+        ).update(
+            status=Version.Status.CANCELLED,
+            fence=F("fence") + 1,
+            lease_until=None,
+            retry_at=None,
+            error_kind=ErrorKind.CANCELLED,
+            error_message=f"Cancelled by {membership.user.get_username()}.",
+            finished_at=now,
+            updated_at=now,
+        )
+        if not changed:
+            raise StudioError(f"{version.label} is {version.get_status_display().lower()}.")
+        version.refresh_from_db()
+        if version.interaction_id:
+            enqueue(CANCEL_INTERACTION, version.pk)
+        record_event(version, kind="state")
+
+
+def interaction_cancel(*, version_id: int) -> None:
+    version = Version.objects.get(pk=version_id)
+    if version.interaction_id:
+        with suppress(EngineError):
+            get_engine(version.engine).cancel(version.interaction_id)
+
+
+def version_retry(*, version: Version, membership: Membership) -> None:
+    """Try a failed version again as a new attempt. When its interaction
+    exists and only reaching it failed, poll it again instead of paying for
+    another."""
+    require_role(membership, generate=True)
+    if not version.can_retry:
+        raise StudioError(
+            f"{version.label} is {version.get_status_display().lower()}; it cannot be retried."
+        )
+    poll_again = bool(version.interaction_id) and version.error_kind in POLL_AGAIN_KINDS
+    fields = {
+        "status": Version.Status.GENERATING if poll_again else Version.Status.QUEUED,
+        "fence": F("fence") + 1,
+        "attempt": F("attempt") + 1,
+        "lease_until": None,
+        "retry_at": None,
+        "transient_failures": 0,
+        "progress": None,
+        "error_kind": "",
+        "error_message": "",
+        "finished_at": None,
+        "updated_at": timezone.now(),
+    }
+    if not poll_again and version.interaction_id:
+        fields["abandoned_interaction_ids"] = [
+            *version.abandoned_interaction_ids,
+            version.interaction_id,
+        ]
+        fields["interaction_id"] = ""
+        fields["output_uri"] = ""
+    with transaction.atomic():
+        changed = Version.objects.filter(pk=version.pk, status=version.status).update(**fields)
+        if not changed:
+            raise StudioError(f"{version.label} changed meanwhile; reload and try again.")
+        version.refresh_from_db()
+        enqueue_generation(version.pk)
+        sweeper_ensure()
+        record_event(version, kind="state")
+
+
+def version_reconcile(*, version: Version, membership: Membership, resubmit: bool) -> None:
+    """A person's decision on a version that may or may not have been paid for."""
+    require_role(membership, generate=True)
+    if version.status != Version.Status.RECONCILE:
+        raise StudioError(f"{version.label} does not need a decision.")
+    if not resubmit:
+        version_cancel(version=version, membership=membership)
+        return
+    with transaction.atomic():
+        changed = Version.objects.filter(pk=version.pk, status=Version.Status.RECONCILE).update(
+            status=Version.Status.QUEUED,
+            fence=F("fence") + 1,
+            attempt=F("attempt") + 1,
+            lease_until=None,
+            error_kind="",
+            error_message="",
+            updated_at=timezone.now(),
+        )
+        if not changed:
+            raise StudioError(f"{version.label} changed meanwhile; reload and try again.")
+        version.refresh_from_db()
+        enqueue_generation(version.pk)
+        record_event(version, kind="state")

@@ -1,0 +1,30 @@
+"""The seam through which services enqueue work.
+
+The tasks in ``projects.tasks`` are one-line doors into services; services
+name them here by their import path instead of importing them, so the two
+never import each other. The worker resolves the same paths when it runs a
+task (django.tasks stores a task by its path).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.utils.module_loading import import_string
+
+ADVANCE_GENERATION = "projects.tasks.advance_generation"
+CANCEL_INTERACTION = "projects.tasks.cancel_interaction"
+SWEEP_VERSIONS = "projects.tasks.sweep_versions"
+
+
+def enqueue(task_path: str, *args, run_after: datetime | None = None) -> None:
+    """Enqueue a task on the current transaction's connection: with the
+    database backend it is committed (or rolled back) with the caller's work."""
+    task = import_string(task_path)
+    if run_after is not None:
+        task = task.using(run_after=run_after)
+    task.enqueue(*args)
+
+
+def enqueue_generation(version_id: int, *, run_after: datetime | None = None) -> None:
+    enqueue(ADVANCE_GENERATION, version_id, run_after=run_after)

@@ -1,0 +1,155 @@
+"""Review: timecoded comments and replies, decisions, and the pick."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.utils import timezone
+
+from projects.models import Activity, Comment, Membership, Project, Review, Version
+from projects.services.access import require
+from projects.services.activity import activity_record
+from projects.services.errors import StudioError
+from projects.services.live import record_event
+from projects.services.prompts import sentence
+
+
+def comment_create(
+    *,
+    version: Version,
+    membership: Membership,
+    body: str,
+    start_seconds: float | None = None,
+    end_seconds: float | None = None,
+    parent: Comment | None = None,
+) -> Comment:
+    require(membership.can_comment, "Viewers can watch but not comment.")
+    body = body.strip()
+    if not body:
+        raise StudioError("Write a comment.", field="body")
+    if parent is not None:
+        if parent.version_id != version.pk or parent.parent_id is not None:
+            raise StudioError("Reply to a comment on this version.", field="parent")
+        start_seconds = end_seconds = None
+    duration = version.video_duration or version.duration_seconds
+    if start_seconds is not None:
+        if start_seconds < 0 or start_seconds > duration + 0.05:
+            raise StudioError(
+                f"The time must be within the video (0 to {duration:.1f} s).", field="start_seconds"
+            )
+        start_seconds = round(start_seconds, 1)
+    if end_seconds is not None:
+        if start_seconds is None:
+            raise StudioError("A range needs a start time.", field="start_seconds")
+        end_seconds = round(min(end_seconds, duration), 1)
+        if end_seconds <= start_seconds:
+            raise StudioError("The range must end after it starts.", field="end_seconds")
+    with transaction.atomic():
+        comment = Comment.objects.create(
+            version=version,
+            author=membership.user,
+            parent=parent,
+            body=body,
+            start_seconds=start_seconds,
+            end_seconds=end_seconds,
+        )
+        activity_record(
+            project=version.project,
+            actor=membership.user,
+            verb=Activity.Verb.COMMENTED,
+            version=version,
+            detail=f"{comment.timecode_display} {body}".strip(),
+        )
+        record_event(version, kind="comments")
+    return comment
+
+
+def comment_edit(*, comment: Comment, membership: Membership, body: str) -> Comment:
+    require(comment.author_id == membership.user_id, "You can edit only your own comments.")
+    if not body.strip():
+        raise StudioError("Write a comment.", field="body")
+    with transaction.atomic():
+        comment.body = body.strip()
+        comment.save(update_fields=["body", "updated_at"])
+        record_event(comment.version, kind="comments")
+    return comment
+
+
+def comment_delete(*, comment: Comment, membership: Membership) -> None:
+    require(comment.author_id == membership.user_id, "You can delete only your own comments.")
+    with transaction.atomic():
+        version = comment.version
+        comment.delete()
+        record_event(version, kind="comments")
+
+
+def comment_set_resolved(*, comment: Comment, membership: Membership, resolved: bool) -> Comment:
+    require(membership.can_comment, "Viewers can watch but not resolve comments.")
+    with transaction.atomic():
+        comment.resolved_at = timezone.now() if resolved else None
+        comment.resolved_by = membership.user if resolved else None
+        comment.save(update_fields=["resolved_at", "resolved_by", "updated_at"])
+        record_event(comment.version, kind="comments")
+    return comment
+
+
+def comments_edit_instruction(comments: Iterable[Comment]) -> str:
+    """An edit prompt written from review comments, each with its time range."""
+    lines = []
+    for comment in sorted(comments, key=lambda c: (c.start_seconds is None, c.start_seconds or 0)):
+        text = sentence(" ".join(comment.body.split()))
+        lines.append(f"{comment.timecode} {text}".strip())
+    return "\n".join(lines)
+
+
+def review_decide(
+    *, version: Version, membership: Membership, decision: str, note: str = ""
+) -> Review:
+    """Approve or request changes. Approving a version resolves the comments
+    it was made to address."""
+    require(membership.can_review, "Only reviewers and owners can approve or request changes.")
+    if decision not in Review.Decision.values:
+        raise StudioError("Choose approve or request changes.", field="decision")
+    if version.status != Version.Status.READY:
+        raise StudioError(f"{version.label} is not ready to review.")
+    with transaction.atomic():
+        review = Review.objects.create(
+            version=version, reviewer=membership.user, decision=decision, note=note.strip()
+        )
+        if decision == Review.Decision.APPROVED:
+            addressed = list(version.addressed_comments.filter(resolved_at__isnull=True))
+            Comment.objects.filter(pk__in=[c.pk for c in addressed]).update(
+                resolved_at=timezone.now(), resolved_by=membership.user
+            )
+            for parent_version in {c.version for c in addressed}:
+                record_event(parent_version, kind="comments")
+        activity_record(
+            project=version.project,
+            actor=membership.user,
+            verb=Activity.Verb.DECIDED,
+            version=version,
+            detail=review.get_decision_display() + (f": {review.note}" if review.note else ""),
+        )
+        record_event(version, kind="decision")
+    return review
+
+
+def project_pick(*, project: Project, membership: Membership, version: Version | None) -> None:
+    require(membership.is_owner, "Only owners pick the project's winner.")
+    if version is not None and version.status != Version.Status.READY:
+        raise StudioError(f"{version.label} is not ready.")
+    with transaction.atomic():
+        previous = project.picked_version
+        project.picked_version = version
+        project.save(update_fields=["picked_version", "updated_at"])
+        target = version or previous
+        if target is not None:
+            activity_record(
+                project=project,
+                actor=membership.user,
+                verb=Activity.Verb.PICKED,
+                version=target,
+                detail="" if version else "cleared the pick",
+            )
+            record_event(target, kind="pick")

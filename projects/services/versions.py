@@ -1,0 +1,207 @@
+"""Creating versions: a generation or an edit, or an uploaded clip. Each is
+queued and its generation enqueued in one transaction, so both are committed
+or neither is."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from projects.models import Activity, Asset, Comment, Membership, Project, Version
+from projects.services.access import require_role
+from projects.services.activity import activity_record
+from projects.services.assets import (
+    UPLOADED_VIDEO_POLICY_MESSAGE,
+    asset_create_video,
+    nearest_aspect_ratio,
+    nearest_resolution,
+)
+from projects.services.composer import cost_estimate, validate_generation_choices
+from projects.services.engines import get_engine
+from projects.services.errors import StudioError
+from projects.services.live import record_event
+from projects.services.queue import enqueue_generation
+from projects.services.sweeper import sweeper_ensure
+from studio.engines.base import EngineError, Task
+
+# Uploaded clips are imported by the studio itself, not made by an engine.
+UPLOAD_ENGINE = "upload"
+
+
+def version_create(
+    *,
+    project: Project,
+    membership: Membership,
+    author: AbstractBaseUser,
+    kind: str,
+    prompt: str,
+    aspect_ratio: str,
+    resolution: str,
+    duration_seconds: int,
+    engine: str,
+    prompt_fields: dict[str, str] | None = None,
+    instruction: str = "",
+    keep_rest_same: bool = False,
+    template: str = "",
+    parent: Version | None = None,
+    assets: Iterable[Asset] = (),
+    addressed_comments: Iterable[Comment] = (),
+) -> Version:
+    """Create a queued Version and enqueue its generation, in one transaction:
+    both are committed or neither is."""
+    require_role(membership, generate=True)
+    prompt = prompt.strip()
+    if not prompt:
+        raise StudioError("Write a prompt.", field="prompt")
+    if len(prompt) > settings.STUDIO_MAX_PROMPT_CHARS:
+        raise StudioError(
+            f"The prompt is {len(prompt):,} characters; the limit is "
+            f"{settings.STUDIO_MAX_PROMPT_CHARS:,}.",
+            field="prompt",
+        )
+    try:
+        capabilities = get_engine(engine).capabilities()
+    except KeyError as error:
+        raise StudioError(f"There is no engine called {engine!r}.", field="engine") from error
+    assets = list(assets)
+    addressed_comments = list(addressed_comments)
+    if any(c.version_id != getattr(parent, "pk", None) for c in addressed_comments):
+        raise StudioError("Those comments are not on the version being edited.")
+    if parent is not None and parent.project_id != project.pk:
+        raise StudioError("That version belongs to another project.", field="parent")
+    if kind == Version.Kind.EDIT:
+        if parent is None:
+            raise StudioError("An edit needs the version it edits.", field="parent")
+        if parent.status != Version.Status.READY:
+            raise StudioError(f"{parent.label} is not ready yet; edit it once it is.")
+    elif parent is not None:
+        raise StudioError("Only edits have a parent version.", field="parent")
+    if kind == Version.Kind.IMAGE_TO_VIDEO and not assets:
+        raise StudioError("Upload a still to animate.", field="image")
+    if any(asset.project_id != project.pk for asset in assets):
+        raise StudioError("That file belongs to another project.", field="image")
+    task = Task(kind)
+    if task not in capabilities.tasks:
+        raise StudioError(f"{capabilities.label} cannot do {Version.Kind(kind).label.lower()}.")
+    validate_generation_choices(
+        capabilities=capabilities,
+        aspect_ratio=aspect_ratio,
+        resolution=resolution,
+        duration_seconds=duration_seconds,
+    )
+    images = [a for a in assets if a.kind == Asset.Kind.IMAGE]
+    if len(images) > capabilities.max_images:
+        raise StudioError(
+            f"{capabilities.label} takes at most {capabilities.max_images} images.", field="image"
+        )
+    videos = [a for a in assets if a.kind == Asset.Kind.VIDEO]
+    if len(videos) > capabilities.max_videos:
+        raise StudioError(
+            f"{capabilities.label} takes at most {capabilities.max_videos} videos.",
+            field="references",
+        )
+    if kind == Version.Kind.REFERENCE_TO_VIDEO and not assets:
+        raise StudioError("Add the images or clips to use as references.", field="references")
+    if (
+        kind == Version.Kind.EDIT
+        and parent.kind == Version.Kind.UPLOAD
+        and capabilities.paid
+        and project.workspace.restricts_minors_and_uploaded_video
+    ):
+        raise StudioError(UPLOADED_VIDEO_POLICY_MESSAGE, field="engine")
+    if kind == Version.Kind.EDIT and engine == "local":
+        _check_local_instruction(prompt)
+
+    with transaction.atomic():
+        version = Version.objects.create(
+            project=project,
+            parent=parent,
+            number=_next_version_number(project),
+            kind=kind,
+            prompt=prompt,
+            instruction=instruction,
+            prompt_fields={k: v for k, v in (prompt_fields or {}).items() if v},
+            keep_rest_same=keep_rest_same,
+            template=template,
+            aspect_ratio=aspect_ratio,
+            resolution=resolution,
+            duration_seconds=duration_seconds,
+            engine=engine,
+            previous_interaction_id=parent.interaction_id if parent else "",
+            cost_estimate=cost_estimate(
+                engine=engine, resolution=resolution, duration_seconds=duration_seconds
+            ),
+            author=author,
+        )
+        if assets:
+            version.input_assets.set(assets)
+        if addressed_comments:
+            version.addressed_comments.set(addressed_comments)
+        _queued(
+            version,
+            author=author,
+            verb=Activity.Verb.EDITED if parent else Activity.Verb.GENERATED,
+            detail=(instruction or prompt),
+        )
+    return version
+
+
+def _check_local_instruction(prompt: str) -> None:
+    """The local engine refuses edits it does not understand; say so on the
+    form instead of queuing a version that can only be refused."""
+    from studio.engines.local import parse_edit
+
+    try:
+        parse_edit(prompt)
+    except EngineError as error:
+        raise StudioError(error.message, field="instruction") from error
+
+
+def version_create_upload(
+    *, project: Project, membership: Membership, author: AbstractBaseUser, upload: UploadedFile
+) -> Version:
+    """An uploaded clip becomes a root version; it is normalised to MP4 by a
+    task before anything edits it."""
+    with transaction.atomic():
+        asset = asset_create_video(
+            project=project, membership=membership, user=author, upload=upload
+        )
+        version = Version.objects.create(
+            project=project,
+            number=_next_version_number(project),
+            kind=Version.Kind.UPLOAD,
+            prompt=f"Uploaded clip “{asset.original_name or 'video'}”",
+            aspect_ratio=nearest_aspect_ratio(asset.width, asset.height),
+            resolution=nearest_resolution(asset.width, asset.height),
+            duration_seconds=min(max(round(asset.duration_seconds or 1), 1), 60),
+            engine=UPLOAD_ENGINE,
+            model="",
+            author=author,
+        )
+        version.input_assets.set([asset])
+        _queued(version, author=author, verb=Activity.Verb.UPLOADED)
+    return version
+
+
+def _queued(version: Version, *, author: AbstractBaseUser, verb: str, detail: str = "") -> None:
+    """Enqueue the new version's generation, note it in the feed and tell the
+    pages, all in the transaction that created it."""
+    enqueue_generation(version.pk)
+    sweeper_ensure()
+    activity_record(
+        project=version.project, actor=author, verb=verb, version=version, detail=detail
+    )
+    record_event(version, kind="created")
+
+
+def _next_version_number(project: Project) -> int:
+    Project.objects.filter(pk=project.pk).update(
+        last_version_number=F("last_version_number") + 1, updated_at=timezone.now()
+    )
+    return Project.objects.values_list("last_version_number", flat=True).get(pk=project.pk)

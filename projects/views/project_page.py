@@ -1,0 +1,271 @@
+"""The project page: the tree, the selected version's panel, the composer,
+and what its forms and buttons do (generate, upload, edit, cancel, retry,
+decide)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.views.decorators.http import require_GET, require_POST
+
+from projects.forms import EditForm, GenerateForm, ReconcileForm, UploadForm
+from projects.media import MediaError, sniff_video_container
+from projects.models import Asset, Membership, Project, Version
+from projects.services import assets, composer, generation, prompts, versions
+from projects.services.errors import StudioError
+from projects.views.common import project_of, redirect_to, refusal, version_of
+from projects.views.page_data import project_page_context
+
+
+@require_GET
+def project_detail(
+    request: HttpRequest, project_id: int, number: int | None = None
+) -> HttpResponse:
+    project, membership = project_of(request, project_id)
+    context = project_page_context(request, project, membership, number=number)
+    if request.htmx and request.htmx.target == "version-panel":
+        return TemplateResponse(request, "projects/project_detail.html#version_panel", context)
+    return TemplateResponse(request, "projects/project_detail.html", context)
+
+
+@require_GET
+def composer_form(request: HttpRequest, project_id: int) -> HttpResponse:
+    """The generate form again: for another engine or template, or with the
+    prompt written from the structured fields."""
+    project, membership = project_of(request, project_id)
+    initial = {key: request.GET.get(key) for key in request.GET if key != "image"}
+    initial.setdefault("engine", project.default_engine)
+    template = prompts.TASK_TEMPLATES.get(request.GET.get("template", ""))
+    if template is not None and "assemble" not in request.GET:
+        initial.update(template.fields, template=template.key, mode=template.mode)
+    if "assemble" in request.GET:
+        initial["prompt"] = prompts.prompt_from_fields(
+            {name: request.GET.get(name, "") for name in prompts.PROMPT_FIELDS}
+        )
+    form = GenerateForm(initial=initial, project=project)
+    return TemplateResponse(
+        request,
+        "projects/project_detail.html#composer",
+        {"project": project, "membership": membership, "generate_form": form},
+    )
+
+
+@require_POST
+def version_generate(request: HttpRequest, project_id: int) -> HttpResponse:
+    project, membership = project_of(request, project_id)
+    form = GenerateForm(request.POST, request.FILES, project=project)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            with transaction.atomic():
+                arguments = composer.generation_arguments(
+                    project=project,
+                    engine=data["engine"],
+                    kind=form.kind,
+                    prompt=data["prompt"],
+                    prompt_fields=data["prompt_fields"],
+                    template=data.get("template") or "",
+                    aspect_ratio=data["aspect_ratio"],
+                    resolution=data["resolution"],
+                    duration_seconds=data["duration_seconds"],
+                    assets=_generation_assets(request, form, project, membership),
+                )
+                version = versions.version_create(
+                    project=project, membership=membership, author=request.user, **arguments
+                )
+        except StudioError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        except PermissionDenied as refused:
+            form.add_error(None, str(refused))
+            return _form_errors(request, project, membership, status=403, generate_form=form)
+        else:
+            return redirect_to(request, version.get_absolute_url())
+    return _form_errors(request, project, membership, generate_form=form)
+
+
+def _generation_assets(
+    request: HttpRequest, form: GenerateForm, project: Project, membership: Membership
+) -> list[Asset]:
+    """Store the files a generation uses; any refusal undoes them all."""
+    data = form.cleaned_data
+    confirmed = data.get("confirm_no_minors", False)
+    uploads = []
+    if form.kind == Version.Kind.IMAGE_TO_VIDEO:
+        uploads = [data["image"]]
+    elif form.kind == Version.Kind.REFERENCE_TO_VIDEO:
+        uploads = data["references"]
+    stored = []
+    for upload in uploads:
+        upload.seek(0)
+        head = upload.read(16)
+        upload.seek(0)
+        if sniff_video_container(head):
+            stored.append(
+                assets.asset_create_video(
+                    project=project, membership=membership, user=request.user, upload=upload
+                )
+            )
+            continue
+        try:
+            stored.append(
+                assets.asset_create_image(
+                    project=project,
+                    membership=membership,
+                    user=request.user,
+                    upload=upload,
+                    confirmed_no_minors=confirmed,
+                )
+            )
+        except MediaError as error:
+            name = upload.name or "a file"
+            raise StudioError(f"{name}: {error}", field="references") from error
+    return stored
+
+
+@require_POST
+def version_upload(request: HttpRequest, project_id: int) -> HttpResponse:
+    project, membership = project_of(request, project_id)
+    form = UploadForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            version = versions.version_create_upload(
+                project=project,
+                membership=membership,
+                author=request.user,
+                upload=form.cleaned_data["clip"],
+            )
+        except (StudioError, MediaError, PermissionDenied) as error:
+            form.add_error("clip", getattr(error, "message", str(error)))
+        else:
+            return redirect_to(request, version.get_absolute_url())
+    if request.htmx:
+        return TemplateResponse(
+            request,
+            "projects/project_detail.html#upload_form",
+            {"project": project, "membership": membership, "upload_form": form},
+            status=422,
+        )
+    context = project_page_context(request, project, membership)
+    context["upload_form"] = form
+    return TemplateResponse(request, "projects/project_detail.html", context, status=400)
+
+
+@require_GET
+def cost_estimate(request: HttpRequest, project_id: int) -> HttpResponse:
+    """The price of a generation before it is submitted."""
+    project, _ = project_of(request, project_id)
+    form = GenerateForm(request.GET, project=project)
+    try:
+        duration = int(request.GET.get("duration_seconds", "0"))
+    except ValueError:
+        duration = 0
+    estimate = composer.cost_estimate(
+        engine=form.capabilities.name,
+        resolution=request.GET.get("resolution", ""),
+        duration_seconds=duration,
+    )
+    return TemplateResponse(
+        request,
+        "projects/project_detail.html#estimate",
+        {"estimate": estimate, "capabilities": form.capabilities},
+    )
+
+
+def _form_errors(request, project, membership, *, status: int = 422, **forms) -> HttpResponse:
+    """The form again with its messages: the fragment for htmx, else the page."""
+    if request.htmx:
+        name = "composer" if "generate_form" in forms else "edit_form"
+        context = {"project": project, "membership": membership, **forms}
+        if "edit_form" in forms:
+            context["selected"] = forms.pop("selected")
+        return TemplateResponse(
+            request, f"projects/project_detail.html#{name}", context, status=status
+        )
+    for form in forms.values():
+        if hasattr(form, "non_field_errors"):
+            for error in form.non_field_errors():
+                # Shown on the page even where the form itself is not (a
+                # viewer has no composer).
+                messages.error(request, error)
+    number = forms.pop("selected").number if "selected" in forms else None
+    context = project_page_context(request, project, membership, number=number, **forms)
+    return TemplateResponse(request, "projects/project_detail.html", context, status=status)
+
+
+# Fields of an edit's request that the edit form shows next to their input.
+_EDIT_FORM_FIELDS = {"instruction", "preserve", "engine"}
+
+
+@require_POST
+def version_edit(request: HttpRequest, project_id: int, number: int) -> HttpResponse:
+    parent, membership = version_of(request, project_id, number)
+    project = parent.project
+    form = EditForm(request.POST, parent=parent)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            arguments = composer.edit_arguments(
+                parent=parent,
+                instruction=data["instruction"],
+                keep_rest_same=data["keep_rest_same"],
+                preserve=data["preserve"],
+                engine=data["engine"],
+                addresses=data["addresses"],
+            )
+            version = versions.version_create(
+                project=project, membership=membership, author=request.user, **arguments
+            )
+        except StudioError as error:
+            field = "instruction" if error.field in {None, "prompt"} else error.field
+            form.add_error(field if field in _EDIT_FORM_FIELDS else None, error.message)
+        except PermissionDenied as refused:
+            form.add_error(None, str(refused))
+            return _form_errors(
+                request, project, membership, status=403, edit_form=form, selected=parent
+            )
+        else:
+            return redirect_to(request, version.get_absolute_url())
+    return _form_errors(request, project, membership, edit_form=form, selected=parent)
+
+
+def _version_action(
+    request: HttpRequest, project_id: int, number: int, action: Callable[..., None]
+) -> HttpResponse:
+    version, membership = version_of(request, project_id, number)
+    try:
+        action(version=version, membership=membership)
+    except PermissionDenied as refused:
+        return refusal(str(refused), status=403)
+    except StudioError as error:
+        if request.htmx:
+            return refusal(error.message, status=409)
+        messages.error(request, error.message)
+    return redirect_to(request, version.get_absolute_url())
+
+
+@require_POST
+def version_cancel(request: HttpRequest, project_id: int, number: int) -> HttpResponse:
+    return _version_action(request, project_id, number, generation.version_cancel)
+
+
+@require_POST
+def version_retry(request: HttpRequest, project_id: int, number: int) -> HttpResponse:
+    return _version_action(request, project_id, number, generation.version_retry)
+
+
+@require_POST
+def version_reconcile(request: HttpRequest, project_id: int, number: int) -> HttpResponse:
+    form = ReconcileForm(request.POST)
+    if not form.is_valid():
+        return HttpResponse("Choose to submit again or cancel.", status=400)
+    resubmit = form.cleaned_data["decision"] == "resubmit"
+
+    def decide(*, version: Version, membership: Membership) -> None:
+        generation.version_reconcile(version=version, membership=membership, resubmit=resubmit)
+
+    return _version_action(request, project_id, number, decide)

@@ -1,0 +1,124 @@
+"""The project list, and creating, renaming and deleting projects."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from projects.forms import ProjectForm
+from projects.models import Membership, Project
+from projects.services import access, catalog
+from projects.services.errors import StudioError
+from projects.views.common import project_of, redirect_to
+
+
+def _memberships(request: HttpRequest) -> list[Membership]:
+    return list(
+        Membership.objects.filter(user=request.user)
+        .select_related("workspace")
+        .order_by("workspace__name", "workspace_id")
+    )
+
+
+@require_GET
+def project_list(request: HttpRequest) -> HttpResponse:
+    memberships = _memberships(request)
+    projects = (
+        Project.objects.for_user(request.user)
+        .select_related("workspace")
+        .order_by("-updated_at", "-pk")
+    )
+    current = None
+    if workspace_id := request.GET.get("workspace", ""):
+        current = next((m for m in memberships if str(m.workspace_id) == workspace_id), None)
+        if current is None:
+            raise Http404("No such workspace.")
+        projects = projects.filter(workspace_id=current.workspace_id)
+    return TemplateResponse(
+        request,
+        "projects/project_list.html",
+        {
+            "memberships": memberships,
+            "projects": projects,
+            "form": ProjectForm(),
+            "current": current,
+        },
+    )
+
+
+@require_POST
+def project_create(request: HttpRequest) -> HttpResponse:
+    memberships = _memberships(request)
+    form = ProjectForm(request.POST)
+    workspace_id = request.POST.get("workspace") or (
+        memberships[0].workspace_id if memberships else 0
+    )
+    try:
+        membership = access.membership_for(user=request.user, workspace_id=int(workspace_id))
+    except ValueError as error:
+        raise Http404("No such workspace.") from error
+    if form.is_valid():
+        try:
+            project = catalog.project_create(
+                user=request.user, membership=membership, title=form.cleaned_data["title"]
+            )
+        except StudioError as error:
+            form.add_error(None, error.message)
+        else:
+            return redirect_to(request, project.get_absolute_url())
+    projects = Project.objects.for_user(request.user).select_related("workspace")
+    return TemplateResponse(
+        request,
+        "projects/project_list.html",
+        {"memberships": memberships, "projects": projects, "form": form},
+        status=400,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def project_rename(request: HttpRequest, project_id: int) -> HttpResponse:
+    project, membership = project_of(request, project_id)
+    form = ProjectForm(request.POST or None, instance=project)
+    if request.method == "POST" and form.is_valid():
+        try:
+            catalog.project_rename(
+                project=project, membership=membership, title=form.cleaned_data["title"]
+            )
+        except StudioError as error:
+            form.add_error(None, error.message)
+        else:
+            if request.htmx:
+                return TemplateResponse(
+                    request, "projects/project_detail.html#project_title", {"project": project}
+                )
+            return redirect(project)
+    project.refresh_from_db(fields=["title"])
+    return TemplateResponse(
+        request,
+        "projects/project_rename.html",
+        {"project": project, "form": form},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def project_delete(request: HttpRequest, project_id: int) -> HttpResponse:
+    project, membership = project_of(request, project_id)
+    error = ""
+    if request.method == "POST":
+        try:
+            catalog.project_delete(project=project, membership=membership)
+        except StudioError as refused:
+            error = refused.message
+        else:
+            messages.success(request, f"Deleted “{project.title}”.")
+            return redirect_to(request, "/")
+    return TemplateResponse(
+        request,
+        "projects/project_confirm_delete.html",
+        {"project": project, "error": error, "version_count": project.versions.count()},
+        status=403 if error else 200,
+    )

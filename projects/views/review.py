@@ -1,0 +1,245 @@
+"""Review on the project page: comments and replies, turning comments into an
+edit, decisions, the pick, compare and provenance."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.views.decorators.http import require_GET, require_POST
+
+from projects.forms import CommentForm, EditForm, ReviewForm
+from projects.models import Comment, Membership, Version
+from projects.services import review, tree
+from projects.services.errors import StudioError
+from projects.views.common import project_of, redirect_to, refused, version_of
+from projects.views.page_data import attach_review
+
+
+def _comment_for_user(
+    request: HttpRequest, project_id: int, comment_id: int
+) -> tuple[Comment, Membership]:
+    project, membership = project_of(request, project_id)
+    try:
+        comment = Comment.objects.select_related("version__project").get(
+            pk=comment_id, version__project=project
+        )
+    except Comment.DoesNotExist as error:
+        raise Http404("No such comment.") from error
+    return comment, membership
+
+
+def _comments_response(
+    request: HttpRequest,
+    version: Version,
+    membership: Membership,
+    *,
+    form: CommentForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    attach_review(version)
+    context = {
+        "project": version.project,
+        "membership": membership,
+        "version": version,
+        "comment_form": form or CommentForm(),
+    }
+    return TemplateResponse(
+        request, "projects/project_detail.html#comments", context, status=status
+    )
+
+
+@require_POST
+def comment_create(request: HttpRequest, project_id: int, number: int) -> HttpResponse:
+    version, membership = version_of(request, project_id, number)
+    form = CommentForm(request.POST)
+    status = 200
+    if form.is_valid():
+        data = form.cleaned_data
+        parent = None
+        if data["parent"]:
+            parent = Comment.objects.filter(pk=data["parent"], version=version).first()
+            if parent is None:
+                raise Http404("No such comment.")
+        try:
+            review.comment_create(
+                version=version,
+                membership=membership,
+                body=data["body"],
+                start_seconds=data["start_seconds"],
+                end_seconds=data["end_seconds"],
+                parent=parent,
+            )
+        except StudioError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+            status = 422
+        except PermissionDenied as refusal:
+            form.add_error(None, str(refusal))
+            status = 403
+        else:
+            form = None
+    else:
+        status = 422
+    if not request.htmx:
+        if status != 200:
+            messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+        return redirect(version)
+    return _comments_response(request, version, membership, form=form, status=status)
+
+
+def _comment_action(
+    request: HttpRequest,
+    project_id: int,
+    comment_id: int,
+    action: Callable[..., object],
+    **arguments: object,
+) -> HttpResponse:
+    """Run a review service on one comment, then show the comments again."""
+    comment, membership = _comment_for_user(request, project_id, comment_id)
+    version = comment.version
+    if response := refused(lambda: action(comment=comment, membership=membership, **arguments)):
+        return response
+    if not request.htmx:
+        return redirect(version)
+    return _comments_response(request, version, membership)
+
+
+@require_POST
+def comment_edit(request: HttpRequest, project_id: int, comment_id: int) -> HttpResponse:
+    body = request.POST.get("body", "")[:2000]
+    return _comment_action(request, project_id, comment_id, review.comment_edit, body=body)
+
+
+@require_POST
+def comment_delete(request: HttpRequest, project_id: int, comment_id: int) -> HttpResponse:
+    return _comment_action(request, project_id, comment_id, review.comment_delete)
+
+
+@require_POST
+def comment_resolve(request: HttpRequest, project_id: int, comment_id: int) -> HttpResponse:
+    resolved = request.POST.get("resolved", "1") == "1"
+    return _comment_action(
+        request, project_id, comment_id, review.comment_set_resolved, resolved=resolved
+    )
+
+
+@require_POST
+def comments_to_edit(request: HttpRequest, project_id: int, number: int) -> HttpResponse:
+    """The edit form, prefilled from the chosen open comments."""
+    version, membership = version_of(request, project_id, number)
+    if not membership.can_generate:
+        return HttpResponse("Only owners and editors can turn comments into an edit.", status=403)
+    ids = [int(i) for i in request.POST.getlist("comment") if i.isdigit()]
+    comments = list(version.comments.filter(pk__in=ids, resolved_at__isnull=True, parent=None))
+    form = EditForm(
+        initial={
+            "instruction": review.comments_edit_instruction(comments),
+            "keep_rest_same": True,
+            "addresses": ",".join(str(c.pk) for c in comments),
+        },
+        parent=version,
+    )
+    return TemplateResponse(
+        request,
+        "projects/project_detail.html#edit_form",
+        {
+            "project": version.project,
+            "membership": membership,
+            "selected": version,
+            "edit_form": form,
+            "edit_notice": "" if comments else "Choose at least one open comment.",
+        },
+        status=200 if comments else 422,
+    )
+
+
+@require_POST
+def review_create(request: HttpRequest, project_id: int, number: int) -> HttpResponse:
+    version, membership = version_of(request, project_id, number)
+    form = ReviewForm(request.POST)
+    status = 200
+    error = ""
+    if form.is_valid():
+        try:
+            review.review_decide(
+                version=version,
+                membership=membership,
+                decision=form.cleaned_data["decision"],
+                note=form.cleaned_data["note"],
+            )
+        except PermissionDenied as refusal:
+            error, status = str(refusal), 403
+        except StudioError as refusal:
+            error, status = refusal.message, 422
+    else:
+        error, status = "Choose approve or request changes.", 422
+    if not request.htmx:
+        if error:
+            messages.error(request, error)
+        return redirect(version)
+    attach_review(version)
+    return TemplateResponse(
+        request,
+        "projects/project_detail.html#reviews",
+        {
+            "project": version.project,
+            "membership": membership,
+            "version": version,
+            "review_error": error,
+        },
+        status=status,
+    )
+
+
+@require_POST
+def version_pick(request: HttpRequest, project_id: int, number: int) -> HttpResponse:
+    version, membership = version_of(request, project_id, number)
+    unpick = request.POST.get("unpick") == "1"
+    response = refused(
+        lambda: review.project_pick(
+            project=version.project, membership=membership, version=None if unpick else version
+        )
+    )
+    return response or redirect_to(request, version.get_absolute_url())
+
+
+@require_GET
+def version_provenance(request: HttpRequest, project_id: int, number: int) -> HttpResponse:
+    version, _ = version_of(request, project_id, number)
+    response = JsonResponse(tree.provenance(version), json_dumps_params={"indent": 2})
+    response["Content-Disposition"] = (
+        f'attachment; filename="project-{project_id}-v{number}-provenance.json"'
+    )
+    return response
+
+
+@require_GET
+def compare(request: HttpRequest, project_id: int) -> HttpResponse:
+    project, membership = project_of(request, project_id)
+    versions = list(project.versions.for_tree())
+    by_number = {v.number: v for v in versions}
+    by_id = {v.pk: v for v in versions}
+    ready = [v for v in versions if v.is_ready]
+    try:
+        a = by_number[int(request.GET.get("a", ""))]
+        b = by_number[int(request.GET.get("b", ""))]
+    except (KeyError, ValueError):
+        return TemplateResponse(
+            request,
+            "projects/compare.html",
+            {"project": project, "membership": membership, "choices": ready, "a": None, "b": None},
+            status=200 if not request.GET else 404,
+        )
+    context = {
+        "project": project,
+        "membership": membership,
+        "choices": ready,
+        "a": a,
+        "b": b,
+        **tree.compare_versions(a, b, by_id),
+    }
+    return TemplateResponse(request, "projects/compare.html", context)

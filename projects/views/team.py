@@ -1,0 +1,117 @@
+"""Workspace settings (region, members, invitations) and accepting an
+invitation."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from projects.forms import InvitationForm, RoleForm, WorkspaceForm
+from projects.models import Membership
+from projects.services import access, team
+from projects.services.errors import StudioError
+
+
+@require_http_methods(["GET", "POST"])
+def workspace_settings(request: HttpRequest, workspace_id: int) -> HttpResponse:
+    """Region, members and invitations. Everyone sees it; owners change it."""
+    membership = access.membership_for(user=request.user, workspace_id=workspace_id)
+    workspace = membership.workspace
+    form = WorkspaceForm(instance=workspace)
+    invite_form = InvitationForm()
+    new_link = ""
+    status = 200
+    if request.method == "POST":
+        action = request.POST.get("action", "settings")
+        try:
+            if action == "settings":
+                form = WorkspaceForm(request.POST, instance=workspace)
+                if not membership.is_owner:
+                    raise PermissionDenied("Only the workspace's owners can change its settings.")
+                if form.is_valid():
+                    form.save()
+                    messages.success(request, "Workspace settings saved.")
+                    return redirect("workspace_settings", workspace_id=workspace.pk)
+                status = 422
+            elif action == "invite":
+                invite_form = InvitationForm(request.POST)
+                if invite_form.is_valid():
+                    _, token = team.invitation_create(
+                        membership=membership, role=invite_form.cleaned_data["role"]
+                    )
+                    new_link = request.build_absolute_uri(
+                        reverse("invitation_accept", args=[token])
+                    )
+                else:
+                    status = 422
+            elif action in {"role", "remove"}:
+                target = Membership.objects.filter(
+                    pk=request.POST.get("membership"), workspace=workspace
+                ).first()
+                if target is None:
+                    raise Http404("No such member.")
+                if action == "role":
+                    role_form = RoleForm(request.POST)
+                    if not role_form.is_valid():
+                        raise StudioError("Choose a role.")
+                    team.membership_change_role(
+                        by=membership, target=target, role=role_form.cleaned_data["role"]
+                    )
+                    messages.success(request, f"{target.user} is now {target.role}.")
+                else:
+                    team.membership_remove(by=membership, target=target)
+                    messages.success(request, f"{target.user} was removed.")
+                return redirect("workspace_settings", workspace_id=workspace.pk)
+            elif action == "revoke":
+                invitation = workspace.invitations.filter(pk=request.POST.get("invitation")).first()
+                if invitation is None:
+                    raise Http404("No such invitation.")
+                team.invitation_revoke(membership=membership, invitation=invitation)
+                return redirect("workspace_settings", workspace_id=workspace.pk)
+        except PermissionDenied as refused:
+            messages.error(request, str(refused))
+            status = 403
+        except StudioError as refused:
+            messages.error(request, refused.message)
+            status = 422
+    members = workspace.memberships.select_related("user").order_by("user__username")
+    return TemplateResponse(
+        request,
+        "projects/workspace_settings.html",
+        {
+            "workspace": workspace,
+            "membership": membership,
+            "form": form,
+            "invite_form": invite_form,
+            "new_link": new_link,
+            "members": members,
+            "pending": team.pending_invitations(workspace),
+            "roles": Membership.Role.choices,
+        },
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+    invitation = team.invitation_for_token(token)
+    error = ""
+    if request.method == "POST":
+        try:
+            membership = team.invitation_accept(token=token, user=request.user)
+        except StudioError as refused:
+            error = refused.message
+        else:
+            messages.success(request, f"You joined {membership.workspace} as {membership.role}.")
+            return redirect("project_list")
+    return TemplateResponse(
+        request,
+        "projects/invitation.html",
+        {"invitation": invitation, "error": error},
+        status=422 if error else 200,
+    )
