@@ -1,7 +1,17 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from projects.views import accounts, live, media, project_page, projects, review, team, tokens
+from projects.views import (
+    accounts,
+    live,
+    media,
+    project_page,
+    projects,
+    review,
+    team,
+    tokens,
+    tree,
+)
 
 # /projects/<project_id>/v/<number>/...
 version_patterns = [
@@ -30,6 +40,10 @@ project_patterns = [
     path("upload/", project_page.version_upload, name="version_upload"),
     path("updates/", live.project_updates, name="project_updates"),
     path("compare/", review.compare, name="compare"),
+    path("tree/children/", tree.tree_children, name="tree_children"),
+    path("tree/segment/", tree.tree_segment, name="tree_segment"),
+    path("branches/", tree.branch_list, name="branch_list"),
+    path("find/", tree.version_find, name="version_find"),
     path("assets/<int:asset_id>/", media.asset_media, name="asset_media"),
     path("comments/<int:comment_id>/edit/", review.comment_edit, name="comment_edit"),
     path("comments/<int:comment_id>/delete/", review.comment_delete, name="comment_delete"),

@@ -111,15 +111,37 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Each server's live hub holds one channel, in the groups of the projects and
+# users it has pages open for (projects.live.hub), so a channel's traffic is
+# every event of those projects: room for a burst of a thousand. An event
+# older than a few seconds is not worth delivering (pages catch up by event
+# number), and the hubs re-join their groups every heartbeat, so a membership
+# not refreshed for a few minutes belongs to a server that is gone.
+_LAYER_LIMITS = {"capacity": 1000, "expiry": 10, "group_expiry": 300}
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": os.environ.get("REDIS_PREFIX", "studio")},
+            "CONFIG": {
+                "hosts": [REDIS_URL],
+                "prefix": os.environ.get("REDIS_PREFIX", "studio"),
+                **_LAYER_LIMITS,
+            },
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "projects.live.layers.ThreadSafeInMemoryChannelLayer",
+            "CONFIG": _LAYER_LIMITS,
+        }
+    }
+# The live hub: how often it re-joins its groups and tells pages the latest
+# event number, how often presence is written and announced at most, and how
+# long a page may take to take a message before it is dropped.
+STUDIO_LIVE_HEARTBEAT_SECONDS = float(os.environ.get("STUDIO_LIVE_HEARTBEAT_SECONDS", "10"))
+STUDIO_LIVE_PRESENCE_SECONDS = float(os.environ.get("STUDIO_LIVE_PRESENCE_SECONDS", "1"))
+STUDIO_LIVE_SEND_TIMEOUT_SECONDS = float(os.environ.get("STUDIO_LIVE_SEND_TIMEOUT_SECONDS", "10"))
 
 TASKS = {
     "default": {

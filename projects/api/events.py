@@ -1,13 +1,13 @@
 """Progress as server-sent events, for scripts.
 
-Each stream subscribes a fresh channel to the project's group (the same
-events the browsers' websockets get), sends a snapshot from the database,
-then turns every event into the changed version's state, read again from the
-database: the channel layer says *that* something changed, the database says
-what. A comment line every KEEPALIVE_SECONDS keeps proxies from closing an
-idle stream; each one re-checks the token and the membership, so a revoked
-token or a removed member stops receiving. A version's stream ends once the
-version is finished.
+Each stream subscribes to this server's live hub (the same events the
+browsers' websockets get), sends a snapshot from the database, then every
+changed version's state: read from the database once per event for all the
+project's streams on this server, not once per stream. A comment line every
+KEEPALIVE_SECONDS keeps proxies from closing an idle stream and re-checks the
+token and the membership; signing out, revoking the token or removing the
+member ends the stream at once. A version's stream ends once the version is
+finished.
 
     retry: 3000
     id: 12
@@ -29,7 +29,6 @@ import json
 from collections.abc import AsyncIterator
 
 from asgiref.sync import sync_to_async
-from channels.layers import get_channel_layer
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import close_old_connections
@@ -39,8 +38,10 @@ from ninja import Header, Router
 from projects.api import presenters
 from projects.api.common import READ_ERRORS, ProjectId, VersionNumber
 from projects.api.schemas import OpenEvent, VersionEvent
+from projects.live.fragments import Batch
+from projects.live.hub import Subscriber, get_hub
 from projects.models import Version
-from projects.services import access, live
+from projects.services import access
 from projects.services.progress import progress_for
 from projects.services.tokens import api_token_is_active
 
@@ -48,11 +49,16 @@ router = Router()
 
 KEEPALIVE_SECONDS = 15.0
 RETRY_MILLISECONDS = 3000
-FINISHED = frozenset(Version.Status.finished())
 
 
 class StreamEnded(Exception):
     """The caller lost access: the token was revoked or the membership removed."""
+
+
+# What a stream's queue holds when the hub ends it.
+_END = object()
+# Batches a stream may have waiting before it counts as not keeping up.
+STREAM_BACKLOG = 100
 
 
 def _event(name: str, data: dict, *, event_id: int | None = None) -> bytes:
@@ -70,24 +76,22 @@ def _check_access(*, user: AbstractBaseUser, token_id: int, project_id: int):
         raise StreamEnded from error
 
 
-def _version_events(versions: list[Version], *, kind: str) -> list[tuple[bytes, bool]]:
+def _version_events(versions: list[Version], *, kind: str) -> list[dict]:
     progress = progress_for(versions)
-    return [
-        (
-            _event(
-                "version",
-                presenters.version_event(v, progress[v.pk], kind=kind),
-                event_id=v.event_seq,
-            ),
-            v.status in FINISHED,
-        )
-        for v in versions
-    ]
+    return [presenters.version_event(v, progress[v.pk], kind=kind) for v in versions]
+
+
+def stream_payloads(batch: Batch, variants: set[str]) -> dict[str, list[dict]]:
+    """A batch of events as every stream of the project sends them: each
+    changed version's state, read once for all streams."""
+    versions = list(Version.objects.filter(pk__in=batch.version_ids).order_by("number"))
+    kind = next(iter(batch.kinds)) if len(batch.kinds) == 1 else "state"
+    return {variant: _version_events(versions, kind=kind) for variant in variants}
 
 
 def _snapshot(
     *, user, token_id: int, project_id: int, version_id: int | None, since: int | None
-) -> tuple[bytes, list[tuple[bytes, bool]]]:
+) -> tuple[dict, list[dict]]:
     """The open event and the current state of what the stream follows."""
     project, _ = _check_access(user=user, token_id=token_id, project_id=project_id)
     versions = Version.objects.filter(project=project).order_by("number")
@@ -99,18 +103,15 @@ def _snapshot(
         )
     else:
         versions = versions.filter(status__in=Version.Status.unfinished())
-    opened = _event(
-        "open", {"project": project.pk, "seq": project.event_seq}, event_id=project.event_seq
-    )
-    return opened, _version_events(list(versions), kind="snapshot")
+    opened = {"project": project.pk, "seq": project.event_seq, "workspace": project.workspace_id}
+    return opened, _version_events(list(versions[:500]), kind="snapshot")
 
 
-def _changed(
-    *, user, token_id: int, project_id: int, version_id: int, kind: str
-) -> list[tuple[bytes, bool]]:
+def _current(*, user, token_id: int, project_id: int, version_id: int) -> list[dict]:
     _check_access(user=user, token_id=token_id, project_id=project_id)
-    versions = list(Version.objects.filter(pk=version_id, project_id=project_id))
-    return _version_events(versions, kind=kind)
+    return _version_events(
+        list(Version.objects.filter(pk=version_id, project_id=project_id)), kind="state"
+    )
 
 
 def _read(function):
@@ -127,86 +128,95 @@ def _read(function):
     return sync_to_async(read)
 
 
+def _frame(data: dict) -> bytes:
+    return _event("version", data, event_id=data["seq"])
+
+
 async def event_stream(
     *,
     user: AbstractBaseUser,
     token_id: int,
     project_id: int,
     version_id: int | None = None,
+    version_number: int | None = None,
     since: int | None = None,
 ) -> AsyncIterator[bytes]:
-    layer = get_channel_layer()
-    channel = await layer.new_channel()
-    group = live.project_group(project_id)
-    # Subscribed before the snapshot is read, so nothing falls between them.
-    await layer.group_add(group, channel)
     try:
+        opened, snapshot = await _read(_snapshot)(
+            user=user, token_id=token_id, project_id=project_id, version_id=version_id, since=since
+        )
+    except StreamEnded:
+        return
+    queue: asyncio.Queue = asyncio.Queue(maxsize=STREAM_BACKLOG)
+
+    async def deliver(events) -> None:
         try:
-            opened, events = await _read(_snapshot)(
-                user=user,
-                token_id=token_id,
-                project_id=project_id,
-                version_id=version_id,
-                since=since,
-            )
-        except StreamEnded:
-            return
-        yield f"retry: {RETRY_MILLISECONDS}\n\n".encode() + opened
-        for event, finished in events:
-            yield event
-            if version_id is not None and finished:
+            queue.put_nowait(events)
+        except asyncio.QueueFull as error:
+            raise ConnectionError("the stream is not keeping up") from error
+
+    async def end(code: int) -> None:
+        while not queue.empty():
+            queue.get_nowait()
+        queue.put_nowait(_END)
+
+    subscriber = Subscriber(
+        project_id=project_id,
+        workspace_id=opened.pop("workspace"),
+        user_id=user.pk,
+        variant="stream",
+        deliver=deliver,
+        end=end,
+        renderer=stream_payloads,
+        token_id=token_id,
+        shows_presence=False,
+    )
+    hub = get_hub()
+    # Subscribed before the snapshot is sent, so nothing falls between them.
+    await hub.join(subscriber, seq=opened["seq"])
+    try:
+        yield f"retry: {RETRY_MILLISECONDS}\n\n".encode() + _event(
+            "open", opened, event_id=opened["seq"]
+        )
+        for data in snapshot:
+            yield _frame(data)
+            if version_id is not None and data["finished"]:
                 return
         while True:
             try:
-                message = await asyncio.wait_for(layer.receive(channel), KEEPALIVE_SECONDS)
+                events = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
             except TimeoutError:
-                message = None
-            try:
-                if message is None:
+                try:
                     if version_id is None:
                         await _read(_check_access)(
                             user=user, token_id=token_id, project_id=project_id
                         )
                         yield b": keep-alive\n\n"
                         continue
-                    # The database is the truth: a missed event still ends
-                    # a version's stream.
-                    events = await _read(_changed)(
-                        user=user,
-                        token_id=token_id,
-                        project_id=project_id,
-                        version_id=version_id,
-                        kind="state",
+                    # The database is the truth: a missed event still ends a
+                    # version's stream.
+                    current = await _read(_current)(
+                        user=user, token_id=token_id, project_id=project_id, version_id=version_id
                     )
-                    if not events:
-                        return
-                    event, finished = events[0]
-                    if finished:
-                        yield event
-                        return
-                    yield b": keep-alive\n\n"
-                    continue
-                if message.get("type") != "version.changed":
-                    continue
-                if version_id is not None and message["version_id"] != version_id:
-                    continue
-                events = await _read(_changed)(
-                    user=user,
-                    token_id=token_id,
-                    project_id=project_id,
-                    version_id=message["version_id"],
-                    kind=message.get("kind", "state"),
-                )
-            except StreamEnded:
+                except StreamEnded:
+                    return
+                if not current:
+                    return
+                if current[0]["finished"]:
+                    yield _frame(current[0])
+                    return
+                yield b": keep-alive\n\n"
+                continue
+            if events is _END:
                 return
-            if version_id is not None and not events:
-                return  # the version was deleted
-            for event, finished in events:
-                yield event
-                if version_id is not None and finished:
+            for data in events:
+                if version_number is not None and data["version"] != version_number:
+                    continue
+                yield _frame(data)
+                if version_id is not None and data["finished"]:
                     return
     finally:
-        await layer.group_discard(group, channel)
+        await hub.leave(subscriber)
 
 
 def _streaming(stream: AsyncIterator[bytes]) -> StreamingHttpResponse:
@@ -328,5 +338,6 @@ async def version_events(
             token_id=request.api_token.pk,
             project_id=version.project_id,
             version_id=version.pk,
+            version_number=version.number,
         )
     )

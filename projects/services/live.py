@@ -1,15 +1,21 @@
 """Live events: numbered per project and sent after the transaction that made
-them commits, to one Channels group per project (and one per user, to close
-a user's sockets). The socket is a cache of the database, never the truth;
-presence is who has the project open."""
+them commits, to one Channels group per project and one per user. The socket
+is a cache of the database, never the truth: a page that missed an event
+asks for everything since the last number it saw.
+
+Presence (who has a project open) is written by each server's live hub in
+batches, one row per server, project and user, refreshed while they stay.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import timedelta
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -18,6 +24,7 @@ from projects.models import Presence, Project, Version
 
 logger = logging.getLogger(__name__)
 
+# A server that stops refreshing its presence rows for this long is gone.
 PRESENCE_TIMEOUT = timedelta(seconds=90)
 
 
@@ -38,18 +45,13 @@ def record_event(version: Version, *, kind: str) -> None:
         version.event_seq = seq
         message = {
             "type": "version.changed",
+            "project_id": version.project_id,
             "version_id": version.pk,
+            "parent_id": version.parent_id,
             "kind": kind,
             "seq": seq,
         }
-        project_id = version.project_id
-        transaction.on_commit(lambda: send(project_group(project_id), message))
-
-
-def project_event(project_id: int, *, kind: str) -> None:
-    """A change that belongs to no single version (presence)."""
-    message = {"type": "project.changed", "kind": kind}
-    transaction.on_commit(lambda: send(project_group(project_id), message))
+        send_on_commit(project_group(version.project_id), message)
 
 
 def send_on_commit(group: str, message: dict) -> None:
@@ -64,47 +66,70 @@ def send(group: str, message: dict) -> None:
         async_to_sync(layer.group_send)(group, message)
     except Exception:
         # The socket is a cache of the database: a lost event is recovered by
-        # the snapshot on reconnect or by polling, never by failing the work.
+        # the event numbers (heartbeats, catch-up) or by polling, never by
+        # failing the work.
         logger.warning("Could not send %s to %s", message.get("type"), group, exc_info=True)
 
 
 def session_ended(*, user_id: int) -> None:
-    send(user_group(user_id), {"type": "session.ended"})
+    """The user signed out: every page and event stream of theirs closes."""
+    send(user_group(user_id), {"type": "session.ended", "user_id": user_id})
 
 
-# Presence: who has the project open.
+def latest_event_numbers(project_ids: Iterable[int]) -> dict[int, int]:
+    return dict(Project.objects.filter(pk__in=list(project_ids)).values_list("pk", "event_seq"))
 
 
-def presence_join(*, project_id: int, user, channel_name: str) -> None:
+# Presence.
+
+
+def presence_key(*, server: str, project_id: int, user_id: int) -> str:
+    return f"{server}:{project_id}:{user_id}"
+
+
+def presence_write(*, server: str, project_id: int, user_ids: Iterable[int]) -> bool:
+    """Make the server's presence rows for a project the given users; True
+    when that changed who is there."""
+    wanted = {presence_key(server=server, project_id=project_id, user_id=u): u for u in user_ids}
+    now = timezone.now()
     with transaction.atomic():
-        Presence.objects.update_or_create(
-            channel_name=channel_name,
-            defaults={"project_id": project_id, "user": user, "seen_at": timezone.now()},
+        rows = Presence.objects.filter(project_id=project_id, channel_name__startswith=f"{server}:")
+        have = set(rows.values_list("channel_name", flat=True))
+        gone = have - wanted.keys()
+        if gone:
+            Presence.objects.filter(channel_name__in=gone).delete()
+        new = wanted.keys() - have
+        Presence.objects.bulk_create(
+            [
+                Presence(project_id=project_id, user_id=wanted[key], channel_name=key, seen_at=now)
+                for key in new
+            ],
+            ignore_conflicts=True,
         )
-        project_event(project_id, kind="presence")
+    return bool(gone or new)
 
 
-def presence_leave(*, channel_name: str) -> None:
-    with transaction.atomic():
-        presence = Presence.objects.filter(channel_name=channel_name).first()
-        if presence is not None:
-            presence.delete()
-            project_event(presence.project_id, kind="presence")
+def presence_refresh(*, server: str) -> None:
+    """Still here: the server's rows stay fresh."""
+    Presence.objects.filter(channel_name__startswith=f"{server}:").update(seen_at=timezone.now())
 
 
-def presence_heartbeat(*, channel_name: str) -> None:
-    Presence.objects.filter(channel_name=channel_name).update(seen_at=timezone.now())
+def presence_forget(*, server: str) -> None:
+    Presence.objects.filter(channel_name__startswith=f"{server}:").delete()
 
 
-def viewers(project: Project) -> list:
-    rows = (
-        Presence.objects.filter(project=project, seen_at__gte=timezone.now() - PRESENCE_TIMEOUT)
-        .select_related("user")
-        .order_by("user__username")
+def viewers(project: Project | int) -> list:
+    """Who has the project open now, by name."""
+    project_id = project if isinstance(project, int) else project.pk
+    user_ids = (
+        Presence.objects.filter(
+            project_id=project_id, seen_at__gte=timezone.now() - PRESENCE_TIMEOUT
+        )
+        .values_list("user_id", flat=True)
+        .distinct()
     )
-    seen, people = set(), []
-    for row in rows:
-        if row.user_id not in seen:
-            seen.add(row.user_id)
-            people.append(row.user)
-    return people
+    return list(get_user_model().objects.filter(pk__in=user_ids).order_by("username"))
+
+
+def presence_changed(project_id: int) -> None:
+    send(project_group(project_id), {"type": "presence.changed", "project_id": project_id})

@@ -105,8 +105,18 @@ def membership_change_role(*, by: Membership, target: Membership, role: str) -> 
         raise StudioError("Choose a role.", field="role")
     if target.is_owner and role != Membership.Role.OWNER and _owner_count(target.workspace_id) == 1:
         raise StudioError("A workspace needs an owner: make someone else owner first.")
-    target.role = role
-    target.save(update_fields=["role"])
+    with transaction.atomic():
+        target.role = role
+        target.save(update_fields=["role"])
+        # Their open pages show the controls of the role they had.
+        send_on_commit(
+            user_group(target.user_id),
+            {
+                "type": "membership.changed",
+                "user_id": target.user_id,
+                "workspace_id": target.workspace_id,
+            },
+        )
     return target
 
 
@@ -121,5 +131,6 @@ def membership_remove(*, by: Membership, target: Membership) -> None:
         target.delete()
         Presence.objects.filter(user_id=user_id, project__workspace_id=workspace_id).delete()
         send_on_commit(
-            user_group(user_id), {"type": "membership.revoked", "workspace_id": workspace_id}
+            user_group(user_id),
+            {"type": "membership.revoked", "user_id": user_id, "workspace_id": workspace_id},
         )

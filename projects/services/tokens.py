@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from projects.models import ApiToken
 from projects.services.errors import StudioError
+from projects.services.live import send_on_commit, user_group
 
 TOKEN_PREFIX = "omni_"
 # Showing this much of a token tells a person's tokens apart and gives
@@ -51,6 +52,10 @@ def api_token_revoke(*, user: AbstractBaseUser, token_id: int) -> ApiToken:
         raise Http404("No such token.") from error
     ApiToken.objects.filter(pk=api_token.pk, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
+    )
+    # Its open event streams end at once.
+    send_on_commit(
+        user_group(user.pk), {"type": "token.revoked", "user_id": user.pk, "token_id": api_token.pk}
     )
     api_token.refresh_from_db(fields=["revoked_at"])
     return api_token

@@ -1,54 +1,295 @@
-"""Reading a project as a tree: the versions assembled from their adjacency
-list in Python (one query, any size), each version's lineage, what differs
-between two versions, and a version's provenance."""
+"""A project's versions as a tree that scales like a file browser.
+
+The whole tree's shape is read in one query of a few small columns (an
+adjacency list: id, parent, number, status, cost) and held in a ``TreeIndex``; any
+question about shape (lineage, children, how many versions hang below a node)
+is then answered in Python without another query, whatever the tree looks
+like. Only the versions a page actually shows are loaded whole.
+
+A page shows a *window* of the tree around the selected version (``window``):
+its branch path from the root (the middle of a long path folded into one
+segment that opens on demand), the recent siblings at each shown level, its
+children, and the other recent roots; everything else is a collapsed node
+that shows how many versions hang below it, or a "more" row that loads the
+rest a page at a time. Siblings are drawn oldest first, as they were made.
+"""
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from decimal import Decimal
 
-from django.utils import timezone
+from projects.models import Project, Version
 
-from projects.models import Asset, Version
-from projects.services.prompts import PROMPT_FIELDS
+# How much of the tree a page shows around the selected version.
+TAIL_ANCESTORS = 6  # the selected version's nearest ancestors, kept unfolded
+SIBLINGS_SHOWN = 4  # other children shown at each unfolded level (the newest)
+CHILDREN_SHOWN = 8  # the selected version's children shown (the newest)
+ROOTS_SHOWN = 8  # other roots shown (the newest)
+PAGE_SIZE = 50  # what "more" and "expand" load at a time
+# A project this small is drawn whole, every node open.
+WHOLE_TREE_LIMIT = 40
+
+
+@dataclass(frozen=True)
+class Bone:
+    """A version as the tree's shape needs it."""
+
+    pk: int
+    parent_id: int | None
+    number: int
+    status: str
+    cost: Decimal | None = None
+
+
+class TreeIndex:
+    """The shape of a project's tree, from one query."""
+
+    def __init__(self, bones: Iterable[Bone]):
+        self.bones: dict[int, Bone] = {}
+        self.children: dict[int | None, list[int]] = {}
+        self.by_number: dict[int, int] = {}
+        for bone in sorted(bones, key=lambda b: b.number):
+            self.bones[bone.pk] = bone
+            self.by_number[bone.number] = bone.pk
+            self.children.setdefault(bone.parent_id, []).append(bone.pk)
+        self.descendants = self._count_descendants()
+
+    @classmethod
+    def for_project(cls, project: Project | int) -> TreeIndex:
+        project_id = project if isinstance(project, int) else project.pk
+        rows = Version.objects.filter(project_id=project_id).values_list(
+            "pk", "parent_id", "number", "status", "cost"
+        )
+        return cls(Bone(*row) for row in rows)
+
+    def _count_descendants(self) -> dict[int, int]:
+        # Children before parents: numbers only grow down the tree (a child
+        # is always made after its parent), so descending numbers will do;
+        # iterative, so a chain of thousands cannot exhaust the stack.
+        counts = dict.fromkeys(self.bones, 0)
+        for pk in sorted(self.bones, key=lambda p: -self.bones[p].number):
+            parent = self.bones[pk].parent_id
+            if parent in counts:
+                counts[parent] += counts[pk] + 1
+        return counts
+
+    @property
+    def cost(self) -> Decimal:
+        """What the project's versions have cost."""
+        return sum((b.cost for b in self.bones.values() if b.cost is not None), Decimal(0))
+
+    def __len__(self) -> int:
+        return len(self.bones)
+
+    def __contains__(self, pk: int) -> bool:
+        return pk in self.bones
+
+    @property
+    def roots(self) -> list[int]:
+        return self.children.get(None, [])
+
+    @property
+    def latest(self) -> int | None:
+        """The newest version."""
+        return self.by_number[max(self.by_number)] if self.by_number else None
+
+    def child_ids(self, pk: int | None) -> list[int]:
+        """Children in the order they were made."""
+        return self.children.get(pk, [])
+
+    def lineage_ids(self, pk: int) -> list[int]:
+        """Root first, down to pk."""
+        chain = [pk]
+        seen = {pk}
+        while (parent := self.bones[chain[-1]].parent_id) is not None:
+            if parent in seen or parent not in self.bones:
+                break
+            seen.add(parent)
+            chain.append(parent)
+        return list(reversed(chain))
+
+    def depth(self, pk: int) -> int:
+        return len(self.lineage_ids(pk)) - 1
+
+    def leaves(self) -> list[int]:
+        """Versions nothing was made from: the tips of the branches, newest first."""
+        tips = [pk for pk in self.bones if not self.children.get(pk)]
+        return sorted(tips, key=lambda p: -self.bones[p].number)
 
 
 @dataclass
-class TreeNode:
-    version: Version
-    children: list[TreeNode]
-    depth: int
+class TreeItem:
+    """One row of the drawn tree: a version, a folded segment of a branch
+    path, or a row that loads more of a node's children."""
+
+    kind: str  # "node", "segment" or "more"
+    level: int  # the true depth, from 1 (aria-level)
+    pk: int | None = None
+    parent_pk: int | None = None
+    child_count: int = 0
+    descendant_count: int = 0
+    expanded: bool = False
+    on_path: bool = False
+    selected: bool = False
+    items: list[TreeItem] = field(default_factory=list)
+    # A segment: the first and last version it folds, and how many; a "more"
+    # row: how many it stands for and where the next page starts.
+    first_pk: int | None = None
+    last_pk: int | None = None
+    count: int = 0
+    offset: int = 0
+    version: Version | None = None
+
+    def walk(self) -> Iterable[TreeItem]:
+        yield self
+        for item in self.items:
+            yield from item.walk()
 
 
-def version_tree(versions: Iterable[Version]) -> list[TreeNode]:
-    """Assemble the adjacency list into a tree in Python: one query, any size."""
-    by_parent: dict[int | None, list[Version]] = {}
-    for version in versions:
-        by_parent.setdefault(version.parent_id, []).append(version)
-
-    roots: list[TreeNode] = []
-    stack: list[tuple[Version, int, list[TreeNode]]] = [
-        (version, 0, roots) for version in reversed(by_parent.get(None, []))
-    ]
-    # Iterative, so a chain of a thousand edits cannot exhaust the stack.
-    while stack:
-        version, depth, siblings = stack.pop()
-        node = TreeNode(version=version, children=[], depth=depth)
-        siblings.append(node)
-        for child in reversed(by_parent.get(version.pk, [])):
-            stack.append((child, depth + 1, node.children))
-    return roots
+def _node(index: TreeIndex, pk: int, level: int) -> TreeItem:
+    return TreeItem(
+        kind="node",
+        level=level,
+        pk=pk,
+        parent_pk=index.bones[pk].parent_id,
+        child_count=len(index.child_ids(pk)),
+        descendant_count=index.descendants[pk],
+    )
 
 
-def flatten_tree(roots: list[TreeNode]) -> list[TreeNode]:
-    ordered: list[TreeNode] = []
-    stack = list(reversed(roots))
-    while stack:
-        node = stack.pop()
-        ordered.append(node)
-        stack.extend(reversed(node.children))
-    return ordered
+def _more(parent: int | None, *, count: int, offset: int, level: int) -> list[TreeItem]:
+    if not count:
+        return []
+    return [TreeItem(kind="more", level=level, parent_pk=parent, count=count, offset=offset)]
+
+
+def _siblings(
+    index: TreeIndex, parent: int | None, *, shown: int, level: int, keep: int | None = None
+) -> tuple[list[int], list[TreeItem]]:
+    """The newest children of parent (roots for None), plus keep, oldest
+    first; and a "more" row for the older ones not shown, to go first."""
+    children = index.child_ids(parent)
+    others = [pk for pk in children if pk != keep]
+    newest = others[-shown:] if shown else []
+    chosen = sorted({*newest, *([keep] if keep is not None else [])}, key=children.index)
+    hidden = len(others) - len(newest)
+    return chosen, _more(parent, count=hidden, offset=len(newest), level=level)
+
+
+def window(index: TreeIndex, selected: int | None) -> list[TreeItem]:
+    """The rows a page draws around the selected version (see the module's
+    docstring). Bounded whatever the tree's size or shape."""
+    if len(index) <= WHOLE_TREE_LIMIT:
+        return _whole(index, None, level=1, selected=selected)
+    if selected is None or selected not in index:
+        chosen, more = _siblings(index, None, shown=ROOTS_SHOWN, level=1)
+        return more + [_node(index, pk, 1) for pk in chosen]
+    path = index.lineage_ids(selected)
+    # Folded: the ancestors between the root and the nearest TAIL_ANCESTORS.
+    fold_end = len(path) - 1 - TAIL_ANCESTORS
+    folded = path[1:fold_end] if fold_end > 2 else []
+
+    def unfold(position: int) -> list[TreeItem]:
+        """The path's node at position, open, with what it shows below; a
+        folded stretch of path is a segment row, then the path goes on."""
+        pk = path[position]
+        level = position + 1
+        if folded and pk == folded[0]:
+            segment = TreeItem(
+                kind="segment",
+                level=level,
+                first_pk=folded[0],
+                last_pk=folded[-1],
+                count=len(folded),
+            )
+            return [segment, *unfold(position + len(folded))]
+        item = _node(index, pk, level)
+        item.on_path = item.expanded = True
+        if pk == selected:
+            item.selected = True
+            chosen, more = _siblings(index, pk, shown=CHILDREN_SHOWN, level=level + 1)
+            item.items = more + [_node(index, child, level + 1) for child in chosen]
+            return [item]
+        following = path[position + 1]
+        chosen, more = _siblings(index, pk, shown=SIBLINGS_SHOWN, level=level + 1, keep=following)
+        item.items = more
+        for child in chosen:
+            if child == following:
+                item.items.extend(unfold(position + 1))
+            else:
+                item.items.append(_node(index, child, level + 1))
+        return [item]
+
+    chosen, more = _siblings(index, None, shown=ROOTS_SHOWN, level=1, keep=path[0])
+    rows = list(more)
+    for root in chosen:
+        rows.extend(unfold(0) if root == path[0] else [_node(index, root, 1)])
+    return rows
+
+
+def _whole(index: TreeIndex, parent: int | None, *, level: int, selected: int | None):
+    """Every node below parent, open, oldest first (for small trees)."""
+    items = []
+    for pk in index.child_ids(parent):
+        item = _node(index, pk, level)
+        item.expanded = True
+        item.selected = pk == selected
+        item.items = _whole(index, pk, level=level + 1, selected=selected)
+        items.append(item)
+    return items
+
+
+def children_page(index: TreeIndex, parent: int | None, *, offset: int = 0) -> list[TreeItem]:
+    """A page of a node's children (roots for None): the newest first past
+    offset, drawn oldest first, after a "more" row for the older ones."""
+    level = 1 if parent is None else index.depth(parent) + 2
+    newest_first = list(reversed(index.child_ids(parent)))
+    page = newest_first[offset : offset + PAGE_SIZE]
+    remaining = len(newest_first) - offset - len(page)
+    more = _more(parent, count=remaining, offset=offset + len(page), level=level)
+    return more + [_node(index, pk, level) for pk in reversed(page)]
+
+
+def segment_page(index: TreeIndex, first: int, last: int, *, offset: int = 0) -> list[TreeItem]:
+    """A page of the versions a folded segment stands for (the ancestors from
+    first down to last), each a collapsed node."""
+    path = index.lineage_ids(last)
+    if first not in path:
+        return []
+    members = path[path.index(first) :]
+    page = members[offset : offset + PAGE_SIZE]
+    items = []
+    for pk in page:
+        item = _node(index, pk, index.depth(pk) + 1)
+        items.append(item)
+    remaining = len(members) - offset - len(page)
+    if remaining > 0:
+        items.append(
+            TreeItem(
+                kind="segment",
+                level=items[-1].level if items else 1,
+                first_pk=members[offset + len(page)],
+                last_pk=last,
+                count=remaining,
+            )
+        )
+    return items
+
+
+def load_versions(project: Project, items: Iterable[TreeItem]) -> list[Version]:
+    """The shown versions, loaded whole in one query and set on their rows."""
+    rows = [item for top in items for item in top.walk() if item.kind == "node"]
+    versions = {
+        v.pk: v
+        for v in Version.objects.filter(project=project, pk__in={r.pk for r in rows})
+        .select_related("author")
+        .defer("prompt_fields", "usage", "abandoned_interaction_ids")
+    }
+    for row in rows:
+        row.version = versions.get(row.pk)
+    return list(versions.values())
 
 
 def lineage(version: Version, versions_by_id: dict[int, Version]) -> list[Version]:
@@ -62,145 +303,3 @@ def lineage(version: Version, versions_by_id: dict[int, Version]) -> list[Versio
         seen.add(parent.pk)
         chain.append(parent)
     return list(reversed(chain))
-
-
-# Provenance and comparison.
-
-
-def provenance(version: Version) -> dict:
-    """The version's lineage, root first, with enough to reproduce the chain."""
-    versions = {v.pk: v for v in version.project.versions.select_related("author")}
-    chain = lineage(versions[version.pk], versions)
-    inputs: dict[int, list[Asset]] = {}
-    for asset_link in Version.input_assets.through.objects.filter(
-        version_id__in=[v.pk for v in chain]
-    ).select_related("asset"):
-        inputs.setdefault(asset_link.version_id, []).append(asset_link.asset)
-    return {
-        "project": {"id": version.project_id, "title": version.project.title},
-        "version": version.number,
-        "exported_at": timezone.now().isoformat(),
-        "lineage": [
-            {
-                "version": v.number,
-                "parent": versions[v.parent_id].number if v.parent_id else None,
-                "kind": v.kind,
-                "prompt": v.prompt,
-                "instruction": v.instruction,
-                "prompt_fields": v.prompt_fields,
-                "keep_everything_else_the_same": v.keep_rest_same,
-                "aspect_ratio": v.aspect_ratio,
-                "resolution": v.resolution,
-                "duration_seconds": v.duration_seconds,
-                "engine": v.engine,
-                "model": v.model,
-                "interaction_id": v.interaction_id,
-                "previous_interaction_id": v.previous_interaction_id,
-                "route": v.route,
-                "status": v.status,
-                "author": v.author.get_username() if v.author else None,
-                "created_at": v.created_at.isoformat(),
-                "finished_at": v.finished_at.isoformat() if v.finished_at else None,
-                "cost_estimate": str(v.cost_estimate),
-                "cost": str(v.cost) if v.cost is not None else None,
-                "usage": v.usage,
-                "inputs": [
-                    {
-                        "kind": a.kind,
-                        "name": a.original_name,
-                        "sha256": a.sha256,
-                        "mime_type": a.mime_type,
-                    }
-                    for a in inputs.get(v.pk, [])
-                ],
-            }
-            for v in chain
-        ],
-    }
-
-
-COMPARED_FIELDS = [
-    ("kind", "Kind"),
-    ("prompt", "Prompt"),
-    ("instruction", "Edit"),
-    ("aspect_ratio", "Aspect ratio"),
-    ("resolution", "Resolution"),
-    ("duration_seconds", "Duration (s)"),
-    ("engine", "Engine"),
-    ("model", "Model"),
-    ("keep_rest_same", "Keep everything else the same"),
-]
-
-
-@dataclass(frozen=True)
-class FieldDifference:
-    label: str
-    a: str
-    b: str
-    changed: bool
-    words: list[tuple[str, str]]
-
-
-def compare_versions(a: Version, b: Version, versions_by_id: dict[int, Version]) -> dict:
-    """What differs between two versions, and their lineages from the
-    nearest common ancestor."""
-    rows = []
-    fields = [*COMPARED_FIELDS] + [
-        (f"prompt_fields.{key}", key.capitalize())
-        for key in PROMPT_FIELDS
-        if key in a.prompt_fields or key in b.prompt_fields
-    ]
-    for name, label in fields:
-        if name.startswith("prompt_fields."):
-            key = name.split(".", 1)[1]
-            value_a, value_b = a.prompt_fields.get(key, ""), b.prompt_fields.get(key, "")
-        else:
-            value_a, value_b = getattr(a, name), getattr(b, name)
-        value_a, value_b = _shown(name, value_a), _shown(name, value_b)
-        rows.append(
-            FieldDifference(
-                label=label,
-                a=value_a,
-                b=value_b,
-                changed=value_a != value_b,
-                words=_word_diff(value_a, value_b) if value_a != value_b else [],
-            )
-        )
-    chain_a = lineage(a, versions_by_id)
-    chain_b = lineage(b, versions_by_id)
-    common = None
-    for x, y in zip(chain_a, chain_b, strict=False):
-        if x.pk != y.pk:
-            break
-        common = x
-    cut = chain_a.index(common) if common else -1
-    return {
-        "differences": rows,
-        "common_ancestor": common,
-        "path_a": chain_a[cut + 1 :] if common else chain_a,
-        "path_b": chain_b[cut + 1 :] if common else chain_b,
-    }
-
-
-def _shown(name: str, value) -> str:
-    if name == "kind":
-        return Version.Kind(value).label
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return str(value)
-
-
-def _word_diff(a: str, b: str) -> list[tuple[str, str]]:
-    """Words of a and b marked "same", "removed" or "added"."""
-    words_a, words_b = a.split(), b.split()
-    marked: list[tuple[str, str]] = []
-    matcher = difflib.SequenceMatcher(a=words_a, b=words_b, autojunk=False)
-    for op, a1, a2, b1, b2 in matcher.get_opcodes():
-        if op == "equal":
-            marked.append(("same", " ".join(words_a[a1:a2])))
-            continue
-        if a1 != a2:
-            marked.append(("removed", " ".join(words_a[a1:a2])))
-        if b1 != b2:
-            marked.append(("added", " ".join(words_b[b1:b2])))
-    return marked

@@ -16,10 +16,10 @@ from django.views.decorators.http import require_GET, require_POST
 from projects.forms import EditForm, GenerateForm, ReconcileForm, UploadForm
 from projects.media import MediaError, sniff_video_container
 from projects.models import Asset, Membership, Project, Version
+from projects.page_data import project_page_context, version_panel_context
 from projects.services import assets, composer, generation, prompts, versions
 from projects.services.errors import StudioError
 from projects.views.common import project_of, redirect_to, refusal, version_of
-from projects.views.page_data import project_page_context
 
 
 @require_GET
@@ -27,9 +27,10 @@ def project_detail(
     request: HttpRequest, project_id: int, number: int | None = None
 ) -> HttpResponse:
     project, membership = project_of(request, project_id)
-    context = project_page_context(request, project, membership, number=number)
     if request.htmx and request.htmx.target == "version-panel":
+        context = version_panel_context(request, project, membership, number=number)
         return TemplateResponse(request, "projects/project_detail.html#version_panel", context)
+    context = project_page_context(request, project, membership, number=number)
     return TemplateResponse(request, "projects/project_detail.html", context)
 
 

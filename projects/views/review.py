@@ -7,17 +7,20 @@ from collections.abc import Callable
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET, require_POST
 
 from projects.forms import CommentForm, EditForm, ReviewForm
 from projects.models import Comment, Membership, Version
-from projects.services import review, tree
+from projects.page_data import attach_review
+from projects.services import review
+from projects.services.compare import compare_versions
 from projects.services.errors import StudioError
+from projects.services.provenance import provenance_json
+from projects.services.tree import TreeIndex
 from projects.views.common import project_of, redirect_to, refused, version_of
-from projects.views.page_data import attach_review
 
 
 def _comment_for_user(
@@ -210,36 +213,38 @@ def version_pick(request: HttpRequest, project_id: int, number: int) -> HttpResp
 @require_GET
 def version_provenance(request: HttpRequest, project_id: int, number: int) -> HttpResponse:
     version, _ = version_of(request, project_id, number)
-    response = JsonResponse(tree.provenance(version), json_dumps_params={"indent": 2})
+    response = StreamingHttpResponse(provenance_json(version), content_type="application/json")
     response["Content-Disposition"] = (
         f'attachment; filename="project-{project_id}-v{number}-provenance.json"'
     )
     return response
 
 
+COMPARE_CHOICES = 30
+
+
 @require_GET
 def compare(request: HttpRequest, project_id: int) -> HttpResponse:
+    """Two versions side by side. The pickers offer the newest ready versions
+    and take any number; the lineages are read from the tree's index."""
     project, membership = project_of(request, project_id)
-    versions = list(project.versions.for_tree())
-    by_number = {v.number: v for v in versions}
-    by_id = {v.pk: v for v in versions}
-    ready = [v for v in versions if v.is_ready]
+    index = TreeIndex.for_project(project)
+    choices = list(
+        project.versions.filter(status=Version.Status.READY).order_by("-number")[:COMPARE_CHOICES]
+    )
+    context = {"project": project, "membership": membership, "choices": choices}
     try:
-        a = by_number[int(request.GET.get("a", ""))]
-        b = by_number[int(request.GET.get("b", ""))]
+        numbers = [int(request.GET.get(side, "")) for side in ("a", "b")]
+        ids = [index.by_number[number] for number in numbers]
     except (KeyError, ValueError):
         return TemplateResponse(
             request,
             "projects/compare.html",
-            {"project": project, "membership": membership, "choices": ready, "a": None, "b": None},
+            {**context, "a": None, "b": None},
             status=200 if not request.GET else 404,
         )
-    context = {
-        "project": project,
-        "membership": membership,
-        "choices": ready,
-        "a": a,
-        "b": b,
-        **tree.compare_versions(a, b, by_id),
-    }
+    path_ids = {pk for chosen in ids for pk in index.lineage_ids(chosen)}
+    by_id = {v.pk: v for v in Version.objects.filter(pk__in=path_ids).select_related("author")}
+    a, b = by_id[ids[0]], by_id[ids[1]]
+    context.update(a=a, b=b, **compare_versions(a, b, by_id))
     return TemplateResponse(request, "projects/compare.html", context)

@@ -1,12 +1,20 @@
 // Omni Studio: the little JavaScript the pages need beyond htmx.
-// The websocket is a cache of the database: events are numbered, a gap asks
-// for everything since the last one seen, and while the socket is down the
-// page polls the same fragments over HTTP.
+//
+// The websocket is a cache of the database. Events are numbered: a message
+// says which numbers it covers, a heartbeat says the latest, and a gap asks
+// the server for everything since the last one seen. A socket that closes, or
+// goes quiet for longer than a few heartbeats, is replaced by polling the
+// same fragments over HTTP until it is healthy again.
 (function () {
   "use strict";
 
   const POLL_MS = 2000;
+  const SILENT_MS = 25000; // the server sends a heartbeat every 10 s
+  const WATCH_MS = 5000;
   let pollTimer = null;
+  let lastHeard = Date.now();
+  let socketOpen = false;
+  let socket = null;
 
   function live() {
     return document.getElementById("project-live");
@@ -22,6 +30,11 @@
     if (el && seq > seenSeq()) el.dataset.seq = String(seq);
   }
 
+  function selectedNumber() {
+    const panel = document.querySelector("#version-panel[data-version-number]");
+    return panel ? panel.dataset.versionNumber : "";
+  }
+
   function setStatus(text, state) {
     const el = document.getElementById("live-status");
     if (el) {
@@ -30,13 +43,41 @@
     }
   }
 
+  function csrfToken() {
+    try {
+      return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || "";
+    } catch (error) {
+      return "";
+    }
+  }
+
+  // Every form that posts carries the page's CSRF token, including forms
+  // that arrived in a live fragment (rendered without a request, so with no
+  // token of their own). htmx requests carry it as a header already.
+  document.addEventListener("submit", function (event) {
+    const form = event.target;
+    if (!(form instanceof HTMLFormElement) || form.method.toLowerCase() !== "post") return;
+    let field = form.querySelector("input[name=csrfmiddlewaretoken]");
+    if (!field) {
+      field = document.createElement("input");
+      field.type = "hidden";
+      field.name = "csrfmiddlewaretoken";
+      form.appendChild(field);
+    }
+    if (!field.value) field.value = csrfToken();
+  }, true);
+
+  // Polling: the fallback while the socket is down or silent.
+
   function poll() {
     const el = live();
     if (!el) return;
-    htmx.ajax("GET", el.dataset.updatesUrl + "?since=" + seenSeq(), { source: el, swap: "none" });
+    const url = el.dataset.updatesUrl + "?since=" + seenSeq() + "&selected=" + selectedNumber();
+    htmx.ajax("GET", url, { source: el, swap: "none" });
   }
 
-  function startPolling() {
+  function startPolling(reason) {
+    setStatus(reason, "polling");
     if (pollTimer === null) {
       pollTimer = window.setInterval(poll, POLL_MS);
       poll();
@@ -50,73 +91,127 @@
     }
   }
 
-  function seqOf(html) {
-    const match = /id="live-seq"[^>]*data-seq="(\d+)"/.exec(html);
-    return match ? parseInt(match[1], 10) : null;
+  function heard() {
+    lastHeard = Date.now();
+    if (socketOpen) {
+      stopPolling();
+      setStatus("Live", "open");
+    }
   }
 
-  function markCurrent() {
-    const panel = document.querySelector("#version-panel[data-version-number]");
-    const current = panel ? panel.dataset.versionNumber : null;
-    document.querySelectorAll("#version-tree li[data-number]").forEach(function (li) {
-      const link = li.querySelector(".node-link");
-      if (!link) return;
-      const isCurrent = li.dataset.number === current;
-      link.classList.toggle("current", isCurrent);
-      if (isCurrent) link.setAttribute("aria-current", "true");
-      else link.removeAttribute("aria-current");
-    });
+  function askSince() {
+    if (socket) socket.send(JSON.stringify({ since: seenSeq(), selected: selectedNumber() }));
   }
 
-  let heartbeat = null;
+  window.setInterval(function () {
+    if (!live()) return;
+    if (socketOpen && Date.now() - lastHeard > SILENT_MS) {
+      startPolling("Live updates paused (checking every 2 s)");
+      if (socket) socket.reconnect();
+    }
+  }, WATCH_MS);
 
   document.addEventListener("htmx:wsOpen", function (event) {
-    stopPolling();
-    setStatus("Live", "open");
-    // Keeps this page on the "viewing now" list.
-    const socket = event.detail.socketWrapper;
-    if (heartbeat !== null) window.clearInterval(heartbeat);
-    heartbeat = window.setInterval(function () {
-      socket.send(JSON.stringify({ heartbeat: 1 }));
-    }, 30000);
+    socket = event.detail.socketWrapper;
+    socketOpen = true;
+    heard();
+    // Whatever happened since the page (or the last message) was drawn.
+    askSince();
   });
 
-  document.addEventListener("htmx:wsClose", function () {
-    if (heartbeat !== null) window.clearInterval(heartbeat);
-    heartbeat = null;
-    setStatus("Reconnecting… (checking every 2 s)", "polling");
-    startPolling();
+  document.addEventListener("htmx:wsClose", function (event) {
+    socketOpen = false;
+    const code = event.detail.event ? event.detail.event.code : 0;
+    if (code === 4401 || code === 4403 || code === 4404 || code === 4000) {
+      // Signed out, removed, gone, or a new role: the page itself changes.
+      stopPolling();
+      setStatus(code === 4000 ? "Your role changed: reloading…" : "No longer available", "closed");
+      window.location.reload();
+      return;
+    }
+    startPolling("Reconnecting… (checking every 2 s)");
+    if (code !== 1006 && code !== 1011 && code !== 1012 && code !== 1013 && socket) {
+      // The extension only retries abnormal closes; retry the others too.
+      window.setTimeout(function () { socket.reconnect(); }, 2000);
+    }
   });
+
+  function coverage(html) {
+    const match = /id="live-seq"[^>]*data-seq="(\d+)"[^>]*data-first="(\d+)"/.exec(html);
+    return match ? { last: parseInt(match[1], 10), first: parseInt(match[2], 10) } : null;
+  }
 
   document.addEventListener("htmx:wsBeforeMessage", function (event) {
-    const seq = seqOf(event.detail.message);
-    if (seq === null) return;
-    const last = seenSeq();
-    if (seq > last + 1) {
-      // Missed at least one event: ask for everything since the last seen.
-      event.detail.socketWrapper.send(JSON.stringify({ since: last }));
+    heard();
+    const message = event.detail.message;
+    if (message.charAt(0) === "{") {
+      // A heartbeat: the latest event number, for spotting what was missed.
+      event.preventDefault();
+      const data = JSON.parse(message);
+      if (data.heartbeat > seenSeq()) askSince();
+      return;
     }
-    setSeen(seq);
+    const covers = coverage(message);
+    if (covers === null) return;
+    if (covers.first > seenSeq() + 1) askSince();
+    setSeen(covers.last);
   });
 
   document.addEventListener("htmx:beforeSwap", function (event) {
     // Polling responses carry the same numbered fragments.
     const xhr = event.detail.xhr;
     if (xhr && xhr.responseURL && xhr.responseURL.indexOf("/updates/") !== -1) {
-      const seq = seqOf(xhr.responseText);
-      if (seq !== null) setSeen(seq);
+      const covers = coverage(xhr.responseText);
+      if (covers !== null) setSeen(covers.last);
     }
   });
 
-  document.addEventListener("htmx:afterSettle", markCurrent);
-  document.addEventListener("htmx:oobAfterSwap", markCurrent);
+  // After anything is swapped in.
+
+  function revealOwnControls(root) {
+    const el = live();
+    const me = el ? el.dataset.userId : "";
+    if (!me) return;
+    (root || document).querySelectorAll('.own-only[hidden][data-author="' + me + '"]').forEach(
+      function (own) { own.hidden = false; }
+    );
+  }
+
+  function markCurrent() {
+    const current = selectedNumber();
+    document.querySelectorAll("#version-tree li[data-number]").forEach(function (item) {
+      const link = item.querySelector(":scope > .node-row .node-link");
+      const isCurrent = item.dataset.number === current;
+      if (link) {
+        link.classList.toggle("current", isCurrent);
+        if (isCurrent) link.setAttribute("aria-current", "true");
+        else link.removeAttribute("aria-current");
+      }
+      if (isCurrent) item.setAttribute("aria-selected", "true");
+      else item.removeAttribute("aria-selected");
+    });
+  }
+
+  function afterSwap() {
+    revealOwnControls();
+    markCurrent();
+    const seq = document.querySelector("#live-seq[data-reload]");
+    if (seq) {
+      // Too much changed to send piece by piece: draw the tree and panel again.
+      seq.removeAttribute("data-reload");
+      const url = window.location.pathname;
+      htmx.ajax("GET", url, { target: "#version-tree", select: "#version-tree", swap: "outerHTML" });
+      htmx.ajax("GET", url, { target: "#version-panel", swap: "outerHTML" });
+    }
+  }
+
+  document.addEventListener("htmx:afterSettle", afterSwap);
+  document.addEventListener("htmx:wsAfterMessage", afterSwap);
 
   // When the version on screen finishes, fetch its whole panel again: the
   // player, the edit box and the review tools appear without a reload.
   const FINISHED = new Set(["ready", "failed", "blocked", "cancelled", "reconcile"]);
   document.addEventListener("htmx:oobAfterSwap", function (event) {
-    // The event fires on each swapped-in element; detail.target is the
-    // element that received them.
     const target = event.detail && event.detail.target;
     if (!target || !target.id || target.id.indexOf("status-") !== 0) return;
     const panel = document.getElementById("version-panel");
@@ -127,6 +222,93 @@
     if (FINISHED.has(badge.dataset.status)) {
       htmx.ajax("GET", panel.dataset.url, { target: "#version-panel", swap: "outerHTML" });
     }
+  });
+
+  // The version tree: expand and collapse on demand, load more, and move
+  // around by keyboard as a tree (one tab stop; arrows, Home, End, Enter).
+
+  function treeItems() {
+    return Array.from(document.querySelectorAll("#version-tree [role=treeitem]")).filter(
+      function (item) { return item.offsetParent !== null; }
+    );
+  }
+
+  function focusItem(item) {
+    if (!item) return;
+    document.querySelectorAll("#version-tree [role=treeitem][tabindex='0']").forEach(
+      function (other) { other.setAttribute("tabindex", "-1"); }
+    );
+    item.setAttribute("tabindex", "0");
+    item.focus();
+  }
+
+  function groupOf(item) {
+    return item.querySelector(":scope > ul[role=group]");
+  }
+
+  function setExpanded(item, expanded) {
+    const group = groupOf(item);
+    if (!group) return;
+    if (expanded && group.dataset.loaded !== "true") {
+      const toggle = item.querySelector(":scope > .node-row [data-toggle]");
+      if (toggle) {
+        group.dataset.loaded = "true";
+        htmx.ajax("GET", toggle.dataset.url, { target: group, swap: "innerHTML" });
+      }
+    }
+    group.hidden = !expanded;
+    item.setAttribute("aria-expanded", expanded ? "true" : "false");
+  }
+
+  // A version made live joins its parent's group: open it when the parent
+  // was a leaf or is open, and draw the group as a fork once it forks.
+  document.addEventListener("htmx:oobAfterSwap", function (event) {
+    const group = event.detail && event.detail.target;
+    if (!group || !group.id || group.id.indexOf("children-") !== 0) return;
+    const parent = group.closest("[role=treeitem]");
+    if (parent && parent.getAttribute("aria-expanded") !== "false") {
+      parent.setAttribute("aria-expanded", "true");
+      group.hidden = false;
+    }
+    if (group.children.length > 1) group.classList.remove("linear");
+  });
+
+  document.addEventListener("click", function (event) {
+    const toggle = event.target.closest("#version-tree [data-toggle]");
+    if (toggle) {
+      const item = toggle.closest("[role=treeitem]");
+      setExpanded(item, item.getAttribute("aria-expanded") !== "true");
+      return;
+    }
+    const more = event.target.closest("[data-more]");
+    if (more) {
+      const row = more.closest("li");
+      htmx.ajax("GET", more.dataset.more, { target: row, swap: "outerHTML" });
+    }
+  });
+
+  document.addEventListener("keydown", function (event) {
+    const item = event.target.closest && event.target.closest("#version-tree [role=treeitem]");
+    if (!item || event.target !== item) return;
+    const items = treeItems();
+    const at = items.indexOf(item);
+    const expanded = item.getAttribute("aria-expanded");
+    if (event.key === "ArrowDown") focusItem(items[at + 1]);
+    else if (event.key === "ArrowUp") focusItem(items[at - 1]);
+    else if (event.key === "Home") focusItem(items[0]);
+    else if (event.key === "End") focusItem(items[items.length - 1]);
+    else if (event.key === "ArrowRight") {
+      if (expanded === "false") setExpanded(item, true);
+      else if (expanded === "true") focusItem(groupOf(item).querySelector("[role=treeitem]"));
+      else return;
+    } else if (event.key === "ArrowLeft") {
+      if (expanded === "true") setExpanded(item, false);
+      else focusItem(item.parentElement.closest("[role=treeitem]"));
+    } else if (event.key === "Enter" || event.key === " ") {
+      const action = item.querySelector(":scope > .node-row .node-link, :scope > button, :scope > .node-row button");
+      if (action) action.click();
+    } else return;
+    event.preventDefault();
   });
 
   // Comments and markers seek the player; "use the player's time" fills
@@ -236,7 +418,8 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     markCurrent();
+    revealOwnControls();
     syncPlayers();
-    if (live() && typeof WebSocket === "undefined") startPolling();
+    if (live() && typeof WebSocket === "undefined") startPolling("Checking every 2 s");
   });
 })();

@@ -266,7 +266,7 @@ def tree_node(page: Page, number: int) -> Locator:
 
 def open_version(page: Page, project_id: int, number: int) -> Shown:
     """Select a version in the tree (htmx swaps the panel in)."""
-    tree_node(page, number).locator("a.node-link").click()
+    tree_node(page, number).locator(":scope > .node-row a.node-link").click()
     expect(page.locator("#version-panel")).to_have_attribute("data-version-number", str(number))
     expect(page).to_have_url(re.compile(rf"/projects/{project_id}/v/{number}/$"))
     return shown_version(page)

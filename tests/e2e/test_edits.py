@@ -57,7 +57,7 @@ def test_edit_edit_again_and_branch(page, screenshot):
         expect(tree_node(page, number)).to_have_attribute("data-parent", parent)
     expect(page.locator('#version-tree li[data-number="3"][data-parent="2"]')).to_have_count(1)
     for number in (1, 2, 3, 4):
-        badge = tree_node(page, number).locator(".badge")
+        badge = tree_node(page, number).locator(":scope > .node-row .badge[data-status]")
         expect(badge).to_have_attribute("data-status", "ready")
     # Deeper versions are drawn deeper.
     expect(tree_node(page, 3)).to_have_attribute("aria-level", "3")

@@ -178,23 +178,28 @@ def test_keyboard_only(page, screenshot):
     assert v2.number == 2
     wait_for_status(page, v2, "ready")
 
-    # Previous version: Tab through the tree, Enter on v1.
+    # The tree is one stop of the Tab order, on the version shown; arrows
+    # move in it as in a file browser. Previous version: up, Enter.
     page.locator("body").focus()
-    tab_to(page, lambda f: f["treeNumber"] == "1", "v1 in the tree")
+    tab_to(page, lambda f: f["treeNumber"] == "2", "v2 in the tree")
+    expect(tree_node(page, 2)).to_be_focused()
+    page.keyboard.press("ArrowUp")
+    expect(tree_node(page, 1)).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.locator("#version-panel")).to_have_attribute("data-version-number", "1")
     expect(page).to_have_url(re.compile(rf"/projects/{project_id}/v/1/$"))
-    expect(tree_node(page, 1).locator("a.node-link")).to_have_attribute("aria-current", "true")
-    expect(tree_node(page, 1).locator("a.node-link")).to_be_focused()
-    # Next version: one more Tab, Enter on v2.
-    page.keyboard.press("Tab")
-    expect(tree_node(page, 2).locator("a.node-link")).to_be_focused()
+    current = tree_node(page, 1).locator(":scope > .node-row a.node-link")
+    expect(current).to_have_attribute("aria-current", "true")
+    expect(tree_node(page, 1)).to_be_focused()
+    # Next version: down, Enter.
+    page.keyboard.press("ArrowDown")
+    expect(tree_node(page, 2)).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.locator("#version-panel")).to_have_attribute("data-version-number", "2")
     expect(page).to_have_url(re.compile(rf"/projects/{project_id}/v/2/$"))
-    expect(tree_node(page, 1).locator("a.node-link")).not_to_have_attribute("aria-current", "true")
-    # And back with Shift+Tab.
-    page.keyboard.press("Shift+Tab")
+    expect(current).not_to_have_attribute("aria-current", "true")
+    # And back up.
+    page.keyboard.press("ArrowUp")
     page.keyboard.press("Enter")
     expect(page.locator("#version-panel")).to_have_attribute("data-version-number", "1")
 

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from projects.models import Activity, Comment, Invitation, Membership, Review, Version
-from projects.services import review, tree, versions
+from projects.services import compare, review, versions
 from projects.services import team as team_services
 from projects.services.errors import StudioError
 from tests.factories import MembershipFactory, ProjectFactory, UserFactory, VersionFactory
@@ -388,7 +388,7 @@ def test_compare_shows_differences_and_the_lineage_to_the_common_ancestor(client
         prompt="Make it night. Keep everything else the same.",
         aspect_ratio="9:16",
     )
-    result = tree.compare_versions(v3, v4, {v.pk: v for v in [v1, v2, v3, v4]})
+    result = compare.compare_versions(v3, v4, {v.pk: v for v in [v1, v2, v3, v4]})
     assert result["common_ancestor"] == v1
     assert [v.number for v in result["path_a"]] == [2, 3]
     assert [v.number for v in result["path_b"]] == [4]
@@ -421,7 +421,7 @@ def test_provenance_export_has_every_ancestor(client, team):
     as_user(client, members["viewer"])
     response = client.get(reverse("version_provenance", args=[project.pk, 2]))
     assert response["Content-Disposition"].startswith("attachment")
-    data = json.loads(response.content)
+    data = json.loads(b"".join(response.streaming_content))
     assert [step["version"] for step in data["lineage"]] == [1, 2]
     second = data["lineage"][1]
     assert second["parent"] == 1

@@ -83,9 +83,9 @@ def test_edit_continues_the_parents_interaction_and_branches(project, member, ta
     assert first.status == branch.status == Version.Status.READY
     assert decode(first.video)["frames"] == decode(root.video)["frames"]
     assert decode(branch.video)["size"][0] < decode(branch.video)["size"][1]
-    roots = tree.version_tree(project.versions.all())
-    assert [n.version.number for n in roots] == [1]
-    assert [n.version.number for n in roots[0].children] == [2, 3]
+    index = tree.TreeIndex.for_project(project)
+    assert index.roots == [root.pk]
+    assert index.child_ids(root.pk) == [first.pk, branch.pk]
 
 
 def test_an_instruction_the_local_engine_does_not_understand_is_refused_before_queuing(
@@ -277,16 +277,3 @@ def test_prompt_from_fields_and_edit_prompt():
     assert (
         prompts.edit_prompt(instruction="Make it night", keep_rest_same=False) == "Make it night."
     )
-
-
-def test_the_tree_is_assembled_from_one_flat_list():
-    from tests.factories import VersionFactory
-
-    # Not saved: the tree works on whatever list it is given.
-    a = VersionFactory.build(pk=1, number=1, parent_id=None)
-    b = VersionFactory.build(pk=2, number=2, parent_id=1)
-    c = VersionFactory.build(pk=3, number=3, parent_id=1)
-    d = VersionFactory.build(pk=4, number=4, parent_id=2)
-    nodes = tree.flatten_tree(tree.version_tree([a, b, c, d]))
-    assert [(n.version.number, n.depth) for n in nodes] == [(1, 0), (2, 1), (4, 2), (3, 1)]
-    assert [v.number for v in tree.lineage(d, {v.pk: v for v in [a, b, c, d]})] == [1, 2, 4]

@@ -119,7 +119,7 @@ def test_studio_runs_a_generation_and_stops_cleanly_on_ctrl_c(tmp_path):
         deadline = time.monotonic() + 120
         while "Download MP4" not in (page := browser.get(version_path)):
             assert time.monotonic() < deadline, page[-2000:]
-            assert "Failed" not in page
+            assert 'data-status="failed"' not in page
             time.sleep(0.5)
         video = browser.opener.open(f"http://127.0.0.1:{port}{version_path}video.mp4", timeout=10)
         assert video.read(12)[4:8] == b"ftyp"

@@ -1,0 +1,103 @@
+"""The project page's websocket.
+
+Membership is checked before the socket is accepted; then the page subscribes
+to this server's live hub, which sends it each event's fragment (rendered
+once for everyone of its role) and a heartbeat with the latest event number.
+The page asks for what it missed (``{"since": n}``) when it sees a gap.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.http import Http404
+
+from projects.live.fragments import render_catch_up
+from projects.live.hub import Subscriber, get_hub
+from projects.services import access, live
+
+# Close codes the page understands.
+SIGNED_OUT = 4401
+NOT_A_MEMBER = 4403
+NO_SUCH_PROJECT = 4404
+
+
+class ProjectConsumer(AsyncWebsocketConsumer):
+    # The hub listens to the channel layer for every page on this server; a
+    # page needs no channel of its own.
+    channel_layer_alias = None
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=SIGNED_OUT)
+            return
+        project_id = self.scope["url_route"]["kwargs"]["project_id"]
+        try:
+            self.project, membership = await database_sync_to_async(access.project_for_user)(
+                user=user, project_id=project_id
+            )
+        except Http404:
+            await self.close(code=NO_SUCH_PROJECT)
+            return
+        query = parse_qs(self.scope.get("query_string", b"").decode())
+        # A page sends the number it last saw once the socket is open; a
+        # client may give it in the URL instead.
+        since = _number(query["since"][0]) if "since" in query else None
+        self.selected = _number(query.get("selected", ["0"])[0]) or None
+        await self.accept()
+        self.subscriber = Subscriber(
+            project_id=self.project.pk,
+            workspace_id=self.project.workspace_id,
+            user_id=user.pk,
+            variant=membership.role,
+            deliver=self._deliver,
+            end=self._end,
+        )
+        await get_hub().join(self.subscriber, seq=since or 0)
+        await self._catch_up(since)
+
+    async def disconnect(self, code: int) -> None:
+        subscriber = getattr(self, "subscriber", None)
+        if subscriber is not None:
+            await get_hub().leave(subscriber)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        try:
+            message = json.loads(text_data or "{}")
+        except json.JSONDecodeError:
+            return
+        if isinstance(message, dict) and "since" in message:
+            self.selected = _number(message.get("selected")) or self.selected
+            await self._catch_up(_number(message["since"]))
+
+    async def _catch_up(self, since: int | None) -> None:
+        """Tell the page the latest event number, and send what changed since
+        the one it saw (nothing, for a page just loaded)."""
+        latest = await database_sync_to_async(live.latest_event_numbers)([self.project.pk])
+        seq = latest.get(self.project.pk, 0)
+        if since is not None and since < seq:
+            html = await database_sync_to_async(render_catch_up)(
+                self.project, self.subscriber.variant, since=since, selected=self.selected
+            )
+            await self.send(text_data=html)
+        await self.send(text_data=json.dumps({"heartbeat": seq}))
+
+    async def _deliver(self, payload) -> None:
+        if isinstance(payload, str):
+            await self.send(text_data=payload)
+        else:
+            await self.send(text_data=json.dumps(payload))
+
+    async def _end(self, code: int) -> None:
+        await self.close(code=code)
+
+
+def _number(value) -> int:
+    try:
+        return max(int(value), 0)
+    except (TypeError, ValueError):
+        return 0

@@ -1,0 +1,201 @@
+"""The fragments live updates carry to pages: out-of-band swaps of what changed.
+
+A batch of events is rendered once for each role present (the controls a
+fragment holds depend on the role, never on the person: a member's own
+comment controls are revealed in the browser), and the same bytes go to every
+page of that role. Catching up after a gap (a reconnect, the polling
+fallback) renders what changed since an event number, bounded: past
+``CATCH_UP_LIMIT`` versions the page is told to reload its tree and panel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.template.loader import render_to_string
+
+from projects.forms import CommentForm, ReviewForm
+from projects.models import Comment, Membership, Project, Review, Version
+from projects.page_data import (
+    TreeLinks,
+    attach_comments,
+    branches,
+    decorate_items,
+    decorate_versions,
+    latest_reviews,
+    tree_rows,
+)
+from projects.services import live, tree
+from projects.services.activity import recent_activities
+
+TEMPLATE = "projects/project_detail.html"
+CATCH_UP_LIMIT = 50
+# Ancestors of a new version whose "below" count a page may be showing.
+COUNTED_ANCESTORS = 10
+
+# Which parts of the page an event's kind touches.
+STATUS_KINDS = {"state", "progress", "created"}
+MEDIA_KINDS = {"state", "created"}
+MARK_KINDS = {"decision", "pick"}
+REVIEW_KINDS = {"comments", "decision"}
+ACTIVITY_KINDS = {"created", "comments", "decision", "pick"}
+BRANCH_KINDS = {"created", "decision", "pick"}
+
+
+@dataclass
+class Batch:
+    """Events of one project, coalesced: what changed and their numbers."""
+
+    project_id: int
+    first_seq: int = 0
+    last_seq: int = 0
+    version_ids: set[int] = field(default_factory=set)
+    created_ids: set[int] = field(default_factory=set)
+    kinds: set[str] = field(default_factory=set)
+
+    def add(self, event: dict) -> None:
+        seq = event.get("seq", 0)
+        self.first_seq = min(self.first_seq, seq) if self.first_seq else seq
+        self.last_seq = max(self.last_seq, seq)
+        self.version_ids.add(event["version_id"])
+        kind = event.get("kind", "state")
+        self.kinds.add(kind)
+        if kind == "created":
+            self.created_ids.add(event["version_id"])
+
+
+def role_membership(role: str) -> Membership:
+    """What a fragment for a role shows: the role's controls, nobody's own."""
+    return Membership(role=role)
+
+
+def render_batch(batch: Batch, roles: Iterable[str]) -> dict[str, str]:
+    """The batch's fragment for each role, from one reading of the database."""
+    roles = set(roles)
+    if not roles:
+        return {}
+    project = Project.objects.get(pk=batch.project_id)
+    versions = list(
+        Version.objects.filter(project=project, pk__in=batch.version_ids)
+        .select_related("author")
+        .order_by("number")
+    )
+    kinds = batch.kinds
+    context = _changed_context(project, versions, kinds, created_ids=batch.created_ids)
+    context.update(event_seq=batch.last_seq, first_seq=batch.first_seq or batch.last_seq)
+    return {role: _render(context, role) for role in roles}
+
+
+def render_catch_up(project: Project, role: str, *, since: int, selected: int | None = None) -> str:
+    """Everything changed since an event number, for one page."""
+    seq = live.latest_event_numbers([project.pk]).get(project.pk, 0)
+    changed = list(
+        Version.objects.filter(project=project, event_seq__gt=since)
+        .select_related("author")
+        .order_by("number")[: CATCH_UP_LIMIT + 1]
+    )
+    if len(changed) > CATCH_UP_LIMIT:
+        return _render({"event_seq": seq, "first_seq": since + 1, "reload": True}, role)
+    all_kinds = STATUS_KINDS | MEDIA_KINDS | MARK_KINDS | REVIEW_KINDS | ACTIVITY_KINDS
+    context = _changed_context(project, changed, all_kinds, created_ids=set())
+    context.update(event_seq=seq, first_seq=since + 1, include_presence=True)
+    context["viewers"] = live.viewers(project)
+    if changed:
+        # The tree may have grown anywhere: draw its window again.
+        index = tree.TreeIndex.for_project(project)
+        chosen = index.by_number.get(selected) if selected else index.latest
+        items = tree.window(index, chosen)
+        links = TreeLinks.for_project(project.pk)
+        tree_rows(project, index, items, links=links, reviews=context["reviews"])
+        context.update(tree_window=items, tree_urls=links, include_tree=True)
+    return _render(context, role)
+
+
+def render_presence(project_id: int) -> str:
+    return render_to_string(
+        f"{TEMPLATE}#presence", {"viewers": live.viewers(project_id), "oob": True}
+    ).strip()
+
+
+def _changed_context(
+    project: Project, versions: list[Version], kinds: set[str], *, created_ids: set[int]
+) -> dict:
+    links = TreeLinks.for_project(project.pk)
+    reviews = latest_reviews(project) if kinds & (MARK_KINDS | BRANCH_KINDS) else {}
+    decorate_versions(project, versions, links, reviews)
+    context: dict = {
+        "project": project,
+        "versions": versions,
+        "reviews": reviews,
+        "include_status": bool(kinds & STATUS_KINDS),
+        "include_media": bool(kinds & MEDIA_KINDS),
+        "include_marks": bool(kinds & MARK_KINDS),
+        "include_review": bool(kinds & REVIEW_KINDS),
+        "include_activity": bool(kinds & ACTIVITY_KINDS),
+        "include_branches": bool(kinds & BRANCH_KINDS),
+        "comment_form": CommentForm(),
+        "review_form": ReviewForm(),
+        "created": [],
+        "counts": [],
+    }
+    if context["include_review"]:
+        _attach_reviews(versions)
+    if created_ids or context["include_branches"]:
+        index = tree.TreeIndex.for_project(project)
+        created, counts = _tree_changes(index, versions, created_ids)
+        decorate_items(index, created + counts, links)
+        for item in created:
+            item.version = next(v for v in versions if v.pk == item.pk)
+        context.update(created=created, counts=counts)
+        if context["include_branches"]:
+            context.update(branches(index, reviews, links))
+    if context["include_activity"]:
+        context["activities"] = recent_activities(project)
+    return context
+
+
+def _tree_changes(
+    index: tree.TreeIndex, versions: list[Version], created_ids: set[int]
+) -> tuple[list[tree.TreeItem], list[tree.TreeItem]]:
+    """Rows for new versions, and the new counts of their nearest ancestors."""
+    created, counted = [], {}
+    for version in versions:
+        if version.pk not in created_ids or version.pk not in index:
+            continue
+        level = index.depth(version.pk) + 1
+        created.append(
+            tree.TreeItem(kind="node", level=level, pk=version.pk, parent_pk=version.parent_id)
+        )
+        path = index.lineage_ids(version.pk)[:-1]
+        for pk in {*path[:1], *path[-COUNTED_ANCESTORS:]}:
+            counted[pk] = tree.TreeItem(
+                kind="node",
+                level=index.depth(pk) + 1,
+                pk=pk,
+                child_count=len(index.child_ids(pk)),
+                descendant_count=index.descendants[pk],
+            )
+    return created, list(counted.values())
+
+
+def _attach_reviews(versions: list[Version]) -> None:
+    """Comments and decisions of the changed versions, two queries in all."""
+    ids = [v.pk for v in versions]
+    comments: dict[int, list[Comment]] = {pk: [] for pk in ids}
+    for comment in (
+        Comment.objects.filter(version_id__in=ids)
+        .in_time_order()
+        .select_related("author", "resolved_by")
+    ):
+        comments[comment.version_id].append(comment)
+    decisions: dict[int, list[Review]] = {pk: [] for pk in ids}
+    for review in Review.objects.filter(version_id__in=ids).select_related("reviewer"):
+        decisions[review.version_id].append(review)
+    for version in versions:
+        attach_comments(version, comments[version.pk])
+        version.review_list = decisions[version.pk]
+
+
+def _render(context: dict, role: str) -> str:
+    return render_to_string(f"{TEMPLATE}#updates", {**context, "membership": role_membership(role)})

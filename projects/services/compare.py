@@ -1,0 +1,97 @@
+"""What differs between two versions: their parameters word by word, and
+their lineages from the nearest common ancestor."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+from projects.models import Version
+from projects.services.prompts import PROMPT_FIELDS
+from projects.services.tree import lineage
+
+COMPARED_FIELDS = [
+    ("kind", "Kind"),
+    ("prompt", "Prompt"),
+    ("instruction", "Edit"),
+    ("aspect_ratio", "Aspect ratio"),
+    ("resolution", "Resolution"),
+    ("duration_seconds", "Duration (s)"),
+    ("engine", "Engine"),
+    ("model", "Model"),
+    ("keep_rest_same", "Keep everything else the same"),
+]
+
+
+@dataclass(frozen=True)
+class FieldDifference:
+    label: str
+    a: str
+    b: str
+    changed: bool
+    words: list[tuple[str, str]]
+
+
+def compare_versions(a: Version, b: Version, versions_by_id: dict[int, Version]) -> dict:
+    """What differs between two versions, and their lineages from the
+    nearest common ancestor."""
+    rows = []
+    fields = [*COMPARED_FIELDS] + [
+        (f"prompt_fields.{key}", key.capitalize())
+        for key in PROMPT_FIELDS
+        if key in a.prompt_fields or key in b.prompt_fields
+    ]
+    for name, label in fields:
+        if name.startswith("prompt_fields."):
+            key = name.split(".", 1)[1]
+            value_a, value_b = a.prompt_fields.get(key, ""), b.prompt_fields.get(key, "")
+        else:
+            value_a, value_b = getattr(a, name), getattr(b, name)
+        value_a, value_b = _shown(name, value_a), _shown(name, value_b)
+        rows.append(
+            FieldDifference(
+                label=label,
+                a=value_a,
+                b=value_b,
+                changed=value_a != value_b,
+                words=_word_diff(value_a, value_b) if value_a != value_b else [],
+            )
+        )
+    chain_a = lineage(a, versions_by_id)
+    chain_b = lineage(b, versions_by_id)
+    common = None
+    for x, y in zip(chain_a, chain_b, strict=False):
+        if x.pk != y.pk:
+            break
+        common = x
+    cut = chain_a.index(common) if common else -1
+    return {
+        "differences": rows,
+        "common_ancestor": common,
+        "path_a": chain_a[cut + 1 :] if common else chain_a,
+        "path_b": chain_b[cut + 1 :] if common else chain_b,
+    }
+
+
+def _shown(name: str, value) -> str:
+    if name == "kind":
+        return Version.Kind(value).label
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _word_diff(a: str, b: str) -> list[tuple[str, str]]:
+    """Words of a and b marked "same", "removed" or "added"."""
+    words_a, words_b = a.split(), b.split()
+    marked: list[tuple[str, str]] = []
+    matcher = difflib.SequenceMatcher(a=words_a, b=words_b, autojunk=False)
+    for op, a1, a2, b1, b2 in matcher.get_opcodes():
+        if op == "equal":
+            marked.append(("same", " ".join(words_a[a1:a2])))
+            continue
+        if a1 != a2:
+            marked.append(("removed", " ".join(words_a[a1:a2])))
+        if b1 != b2:
+            marked.append(("added", " ".join(words_b[b1:b2])))
+    return marked

@@ -1,0 +1,148 @@
+"""The live hub: one render per event per role for any number of pages, one
+small presence message however many come and go, and no silent page."""
+
+import asyncio
+import itertools
+import json
+import time
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+
+from projects.live import fragments
+from projects.live.hub import get_hub
+from projects.models import Membership, Version
+from projects.services import generation, live
+from tests.factories import MembershipFactory, ProjectFactory, VersionFactory
+from tests.projects.live.conftest import connect_as, receive_containing
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@sync_to_async
+def setup_watchers(roles: dict[str, int]):
+    owner = MembershipFactory(role=Membership.Role.OWNER)
+    project = ProjectFactory(workspace=owner.workspace)
+    version = VersionFactory(
+        project=project, number=1, status=Version.Status.GENERATING, progress=0.1, fence=1
+    )
+    project.last_version_number = 1
+    project.save()
+    members = [owner] + [
+        MembershipFactory(workspace=owner.workspace, role=role)
+        for role, count in roles.items()
+        for _ in range(count)
+    ]
+    return project, version, members
+
+
+async def connect_all(members, project):
+    communicators = []
+    for member in members:
+        communicator = await connect_as(member.user, project)
+        assert (await communicator.connect())[0]
+        await receive_containing(communicator, "heartbeat")
+        communicators.append(communicator)
+    return communicators
+
+
+@sync_to_async
+def progress(version: Version, fraction: float) -> None:
+    """A progress write, as a worker makes it."""
+    version.refresh_from_db()
+    generation.version_write(
+        version, expect=Version.Status.GENERATING, event="progress", progress=fraction
+    )
+
+
+async def test_an_event_is_rendered_once_per_role_however_many_pages(db, monkeypatch):
+    project, version, members = await setup_watchers({"viewer": 15, "reviewer": 14})
+    communicators = await connect_all(members, project)
+    renders: list[str] = []
+    render = fragments._render
+
+    def counting(context, role):
+        renders.append(role)
+        return render(context, role)
+
+    monkeypatch.setattr(fragments, "_render", counting)
+    await progress(version, 0.5)
+    messages = [await receive_containing(c, f'id="badge-{version.pk}"') for c in communicators]
+    assert sorted(renders) == ["owner", "reviewer", "viewer"]
+    # Every page of a role got the same bytes; each holds the new percentage.
+    assert (
+        len({m for m, member in zip(messages, members, strict=True) if member.role == "viewer"})
+        == 1
+    )
+    assert all("50%" in m for m in messages)
+    # Only the owner's fragment holds the owner's control.
+    owner_message = messages[0]
+    assert f"Cancel {version.label}" in owner_message
+    assert all(f"Cancel {version.label}" not in m for m in messages[1:])
+    for communicator in communicators:
+        await communicator.disconnect()
+
+
+async def test_presence_is_one_small_message_for_a_burst_of_pages(db, settings):
+    settings.STUDIO_LIVE_PRESENCE_SECONDS = 0.5
+    project, _, members = await setup_watchers({"viewer": 20})
+    first = await connect_as(members[0].user, project)
+    assert (await first.connect())[0]
+    await receive_containing(first, "heartbeat")
+    await receive_containing(first, 'id="presence"')
+    others = [await connect_as(member.user, project) for member in members[1:]]
+    connected = await asyncio.gather(*(c.connect() for c in others))
+    assert all(ok for ok, _ in connected)
+    # The burst settles in one or two announcements, each only the list.
+    seen = []
+    while True:
+        message = await receive_containing(first, 'id="presence"')
+        seen.append(message)
+        if all(m.user.username in message for m in members):
+            break
+        assert len(seen) < 3
+    assert all(m.startswith('<p id="presence"') and len(m) < 4000 for m in seen)
+    for communicator in [first, *others]:
+        await communicator.disconnect()
+
+
+async def test_a_hub_dropped_from_its_group_catches_up_at_the_next_heartbeat(db):
+    project, version, members = await setup_watchers({})
+    (communicator,) = await connect_all(members, project)
+    hub = get_hub()
+    # As a channel layer does with a membership it thinks stale.
+    await get_channel_layer().group_discard(live.project_group(project.pk), hub.channel)
+    await progress(version, 0.7)
+    message = await receive_containing(communicator, f'id="badge-{version.pk}"', timeout=3)
+    assert "70%" in message
+    heartbeat = await receive_containing(communicator, "heartbeat", timeout=3)
+    assert json.loads(heartbeat)["heartbeat"] == 1
+    await communicator.disconnect()
+
+
+async def test_events_arriving_during_a_render_are_coalesced_in_order(db):
+    project, version, members = await setup_watchers({})
+    (communicator,) = await connect_all(members, project)
+
+    def slow(batch, roles):
+        time.sleep(0.3)
+        return fragments.render_batch(batch, roles)
+
+    hub = get_hub()
+    for subscriber in hub.subscribers(project.pk):
+        subscriber.renderer = slow
+    # From another thread, as the worker writes: not the one renders run on.
+    for fraction in (0.2, 0.3, 0.4, 0.5):
+        await asyncio.to_thread(progress.func, version, fraction)
+    covered = []
+    while not covered or covered[-1][1] < 4:
+        message = await receive_containing(communicator, 'id="live-seq"')
+        first = int(message.split('data-first="')[1].split('"')[0])
+        last = int(message.split('data-seq="')[1].split('"')[0])
+        covered.append((first, last))
+    # Fewer renders than events, and no number skipped or repeated.
+    assert len(covered) < 4
+    assert covered[0][0] == 1
+    assert all(b[0] == a[1] + 1 for a, b in itertools.pairwise(covered))
+    await communicator.disconnect()
