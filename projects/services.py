@@ -73,6 +73,7 @@ from studio.engines.base import (
     Task,
     VideoOutput,
 )
+from studio.engines.video import VideoError, reframe
 
 logger = logging.getLogger(__name__)
 
@@ -555,8 +556,8 @@ def version_create(
         and project.workspace.restricts_minors_and_uploaded_video
     ):
         raise StudioError(UPLOADED_VIDEO_POLICY_MESSAGE, field="engine")
-    if kind == Version.Kind.EDIT and engine == "local":
-        _check_local_instruction(prompt)
+    if kind == Version.Kind.EDIT:
+        _check_instruction(engine, prompt)
 
     with transaction.atomic():
         number = _next_version_number(project)
@@ -597,13 +598,11 @@ def version_create(
     return version
 
 
-def _check_local_instruction(prompt: str) -> None:
-    """The local engine refuses edits it does not understand; say so on the
-    form instead of queuing a version that can only be refused."""
-    from studio.engines.local import parse_edit
-
+def _check_instruction(engine: str, prompt: str) -> None:
+    """An engine refuses edits it cannot carry out; say so on the form
+    instead of queuing a version that can only be refused."""
     try:
-        parse_edit(prompt)
+        get_engine(engine).check_instruction(prompt)
     except EngineError as error:
         raise StudioError(error.message, field="instruction") from error
 
@@ -901,7 +900,15 @@ def _save_output(version: Version, engine, output: VideoOutput, *, usage) -> Non
             return
         final = fetched
         if version.aspect_ratio in engine.capabilities().reframed_aspect_ratios:
-            final = _reframe_locally(fetched, workdir / "reframed.mp4", version.aspect_ratio)
+            final = workdir / "reframed.mp4"
+            try:
+                reframe(fetched, final, version.aspect_ratio)
+            except VideoError as error:
+                unreadable = EngineError(
+                    ErrorKind.UNAVAILABLE, f"The engine's video could not be reframed: {error}"
+                )
+                _engine_failed(version, unreadable, expect=Version.Status.SAVING)
+                return
         _store_video(version, final, usage=usage)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -1000,13 +1007,6 @@ def _import_upload(version: Version) -> None:
         _store_video(version, normalised, usage=None)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-
-
-def _reframe_locally(source: Path, destination: Path, aspect_ratio: str) -> Path:
-    from studio.engines.local import reframe_video
-
-    reframe_video(source, destination, aspect_ratio)
-    return destination
 
 
 # Interaction errors that left no trace at the engine worth polling again.

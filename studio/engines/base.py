@@ -223,3 +223,7 @@ class Engine(Protocol):
         """Write the finished MP4 to destination."""
 
     def cancel(self, interaction_id: str) -> None: ...
+
+    def check_instruction(self, prompt: str) -> None:
+        """Raise EngineError (NOT_UNDERSTOOD or INVALID_INPUT) when the engine
+        could not carry out this edit instruction; cheap, and before paying."""

@@ -602,6 +602,9 @@ class GeminiEngine:
 
     # -- cancel -----------------------------------------------------------------
 
+    def check_instruction(self, prompt: str) -> None:
+        """Nothing to check: the model reads the instruction as free text."""
+
     def cancel(self, interaction_id: str) -> None:
         if not self._continuable(interaction_id):
             return

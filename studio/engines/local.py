@@ -1857,6 +1857,10 @@ class LocalEngine:
     def cancel(self, interaction_id: str) -> None:
         """Nothing runs between polls; a render stops when progress raises."""
 
+    def check_instruction(self, prompt: str) -> None:
+        """Refuse an edit instruction the parser cannot read (see ``parse_edit``)."""
+        parse_edit(prompt)
+
     # ----------------------------------------------------------------------
 
     def _prepare(self, request: GenerationRequest) -> _Job:

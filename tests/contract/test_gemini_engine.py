@@ -103,6 +103,12 @@ def test_engine_satisfies_the_protocol_and_declares_capabilities(engine):
     assert caps.reports_percent is False
 
 
+def test_any_edit_instruction_is_left_to_the_model(double, engine):
+    for instruction in ["Make it look cool", "make the cat dance", "reframe to 4:3"]:
+        assert engine.check_instruction(instruction) is None
+    assert double.requests == []
+
+
 def test_sdk_default_retries_would_post_create_again(double):
     """Why the engine turns retries off: a bare client re-POSTs a paid create."""
     double.reply_once(

@@ -188,6 +188,16 @@ def test_square_is_made_from_16_9_and_reframed_here(project, member, tasks, doub
     assert "reframe" in version.engine_note.lower()
 
 
+def test_a_square_from_an_unreadable_video_fails_as_unavailable(project, member, tasks, double):
+    completes(double, "int-unreadable", b"not a video at all")
+    version = generate(project, member, aspect_ratio="1:1")
+    tasks()
+    version.refresh_from_db()
+    assert version.error_kind == "unavailable"
+    assert "could not be reframed" in version.error_message
+    assert not version.video
+
+
 def test_a_safety_block_is_shown_with_the_apis_reason(project, member, tasks, double):
     double.on_create(interaction("int-unsafe", "queued"))
     double.script(

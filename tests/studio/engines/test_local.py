@@ -702,3 +702,13 @@ def test_a_raising_progress_callback_stops_and_cleans_up(
     assert len(calls) == 10
     assert list(scratch.iterdir()) == []
     engine.cancel(submission.interaction_id)
+
+
+def test_check_instruction_reads_the_edit_without_any_file(engine: LocalEngine) -> None:
+    assert engine.check_instruction("Make it warmer. Keep everything else the same.") is None
+    with pytest.raises(EngineError) as caught:
+        engine.check_instruction("Make it sing")
+    assert caught.value.kind is ErrorKind.NOT_UNDERSTOOD
+    with pytest.raises(EngineError) as caught:
+        engine.check_instruction("trim to 0.5s")
+    assert caught.value.kind is ErrorKind.INVALID_INPUT
