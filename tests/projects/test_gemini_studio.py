@@ -13,7 +13,7 @@ from projects.models import Version, Workspace
 from projects.services import StudioError
 from studio.engines import get_engine
 from studio.engines.base import GenerationRequest, Task
-from studio.engines.local import LocalEngine
+from studio.engines.local.engine import LocalEngine
 from tests.contract.interactions_double import GeminiDouble, Reply, api_error, interaction
 from tests.projects.conftest import image_bytes
 
@@ -49,7 +49,7 @@ def double(settings):
     settings.GEMINI_TIMEOUT_SECONDS = 5
     settings.STUDIO_ENGINES = {
         "gemini": "studio.engines.gemini.GeminiEngine",
-        "local": "studio.engines.local.LocalEngine",
+        "local": "studio.engines.local.engine.LocalEngine",
     }
     settings.STUDIO_DEFAULT_ENGINE = "gemini"
     settings.STUDIO_POLL_SECONDS = 0
