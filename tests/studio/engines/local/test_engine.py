@@ -243,8 +243,9 @@ def test_a_raising_progress_callback_stops_and_cleans_up(
 def test_check_instruction_reads_the_edit_without_any_file(engine: LocalEngine) -> None:
     assert engine.check_instruction("Make it warmer. Keep everything else the same.") is None
     with pytest.raises(EngineError) as caught:
-        engine.check_instruction("Make it sing")
+        engine.check_instruction("Make it look cool")
     assert caught.value.kind is ErrorKind.NOT_UNDERSTOOD
+    assert 'could not place "cool"' in caught.value.message
     with pytest.raises(EngineError) as caught:
         engine.check_instruction("trim to 0.5s")
     assert caught.value.kind is ErrorKind.INVALID_INPUT
