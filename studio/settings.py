@@ -203,7 +203,7 @@ GEMINI_BASE_URL = os.environ.get("GEMINI_BASE_URL", "")
 GEMINI_TIMEOUT_SECONDS = float(os.environ.get("GEMINI_TIMEOUT_SECONDS", "60"))
 STUDIO_ENGINES = {"local": "studio.engines.local.engine.LocalEngine"}
 if GEMINI_API_KEY:
-    STUDIO_ENGINES = {"gemini": "studio.engines.gemini.GeminiEngine", **STUDIO_ENGINES}
+    STUDIO_ENGINES = {"gemini": "studio.engines.gemini.engine.GeminiEngine", **STUDIO_ENGINES}
 STUDIO_DEFAULT_ENGINE = os.environ.get("STUDIO_DEFAULT_ENGINE", next(iter(STUDIO_ENGINES)))
 
 # Price per second of generated video, by resolution, for estimates before

@@ -1,4 +1,8 @@
-"""Engines make video. The studio picks one per generation by name."""
+"""Engines make video. The studio picks one per generation by name.
+
+The engines themselves never import Django; this registry configures them
+from settings.
+"""
 
 from functools import cache
 
@@ -8,11 +12,23 @@ from django.utils.module_loading import import_string
 from studio.engines.base import Engine
 
 
+def _options(engine_name: str) -> dict[str, object]:
+    """The keyword options an engine is built with, from settings."""
+    if engine_name == "gemini":
+        return {
+            "api_key": settings.GEMINI_API_KEY,
+            "model": settings.GEMINI_MODEL,
+            "base_url": settings.GEMINI_BASE_URL,
+            "timeout": settings.GEMINI_TIMEOUT_SECONDS,
+        }
+    return {}
+
+
 @cache
 def get_engine(name: str) -> Engine:
     """The configured engine called name; KeyError when there is none."""
-    path = settings.STUDIO_ENGINES[name]
-    return import_string(path)()
+    engine_class = import_string(settings.STUDIO_ENGINES[name])
+    return engine_class(**_options(engine_class.name))
 
 
 def engine_names() -> list[str]:

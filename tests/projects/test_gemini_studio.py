@@ -48,7 +48,7 @@ def double(settings):
     settings.GEMINI_MODEL = ""
     settings.GEMINI_TIMEOUT_SECONDS = 5
     settings.STUDIO_ENGINES = {
-        "gemini": "studio.engines.gemini.GeminiEngine",
+        "gemini": "studio.engines.gemini.engine.GeminiEngine",
         "local": "studio.engines.local.engine.LocalEngine",
     }
     settings.STUDIO_DEFAULT_ENGINE = "gemini"
