@@ -29,15 +29,9 @@ from PIL import Image, ImageDraw
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from studio.engines.base import FPS, GenerationRequest, InputMedia, Task
-from studio.engines.local import (
-    SAMPLE_RATE,
-    LocalEngine,
-    Mp4Writer,
-    Scene,
-    StillScene,
-    TitleCardScene,
-    parse_camera_move,
-)
+from studio.engines.local.engine import LocalEngine
+from studio.engines.local.scenes import Scene, StillScene, TitleCardScene, parse_camera_move
+from studio.engines.video import SAMPLE_RATE, Mp4Writer
 
 ASPECT_RATIO = "16:9"
 RESOLUTION = "720p"

@@ -1,7 +1,9 @@
-"""Checking, normalising and probing media files, and serving them with Range.
+"""Checking and normalising uploads, and serving media files with Range.
 
 Uploads are judged by their content, never by their name: Pillow and PyAV
-decide what a file is, within bounds set before anything is decoded.
+decide what a file is, within bounds set before anything is decoded. Probing,
+transcoding and posters are ``studio.engines.video``'s; its errors reach the
+person who uploaded as MediaError, with the same message.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ import hashlib
 import io
 import re
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -18,6 +19,8 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.http import FileResponse, HttpRequest, HttpResponse
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from studio.engines.video import VideoError, VideoInfo, probe_video
 
 IMAGE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 MIN_IMAGE_SIDE = 512
@@ -107,43 +110,6 @@ def _fit_sides(image: Image.Image) -> Image.Image:
     return image.resize(size, Image.Resampling.LANCZOS)
 
 
-@dataclass(frozen=True)
-class VideoInfo:
-    width: int
-    height: int
-    duration_seconds: float
-    frame_count: int
-    video_codec: str
-    has_audio: bool
-    audio_codec: str
-
-
-def probe_video(path: Path | str) -> VideoInfo:
-    """What a video file holds, decoded by PyAV; MediaError if it is not one."""
-    try:
-        with av.open(str(path), options={"protocol_whitelist": "file"}) as container:
-            if not container.streams.video:
-                raise MediaError("The file has no video stream.")
-            video = container.streams.video[0]
-            audio = container.streams.audio[0] if container.streams.audio else None
-            duration = 0.0
-            if video.duration is not None and video.time_base is not None:
-                duration = float(video.duration * video.time_base)
-            elif container.duration is not None:
-                duration = container.duration / av.time_base
-            return VideoInfo(
-                width=video.codec_context.width,
-                height=video.codec_context.height,
-                duration_seconds=duration,
-                frame_count=video.frames,
-                video_codec=video.codec_context.name,
-                has_audio=audio is not None,
-                audio_codec=audio.codec_context.name if audio else "",
-            )
-    except av.FFmpegError as error:
-        raise MediaError("The file is not a video we can read.") from error
-
-
 # Containers we accept, recognised by their first bytes, and the demuxer each
 # is opened with. Forcing the demuxer keeps ffmpeg from treating an upload as
 # a playlist or concat script that would make it read other files.
@@ -183,7 +149,10 @@ def check_video_file(path: Path | str, *, size: int) -> VideoInfo:
                 raise MediaError("The file has no video stream.")
     except av.FFmpegError as error:
         raise MediaError("The file is not a video we can read.") from error
-    info = probe_video(path)
+    try:
+        info = probe_video(path)
+    except VideoError as error:
+        raise MediaError(str(error)) from error
     if max(info.width, info.height) > settings.STUDIO_MAX_VIDEO_SIDE:
         raise MediaError(
             f"The video is {info.width}×{info.height}; the limit is "
@@ -197,73 +166,6 @@ def check_video_file(path: Path | str, *, size: int) -> VideoInfo:
     if info.duration_seconds <= 0 or info.width == 0:
         raise MediaError("The video has no frames we can read.")
     return info
-
-
-def transcode_to_mp4(source: Path | str, destination: Path | str, *, progress=None) -> VideoInfo:
-    """Normalise a clip to what every engine and browser takes: H.264 +
-    AAC in MP4 with faststart, even dimensions, constant frame rate."""
-    info = probe_video(source)
-    width, height = info.width // 2 * 2, info.height // 2 * 2
-    with (
-        av.open(str(source), options={"protocol_whitelist": "file"}) as inp,
-        av.open(str(destination), "w", format="mp4", options={"movflags": "+faststart"}) as out,
-    ):
-        in_video = inp.streams.video[0]
-        in_audio = inp.streams.audio[0] if inp.streams.audio else None
-        rate = Fraction(in_video.average_rate or 24).limit_denominator(1001)
-        video = out.add_stream("libx264", rate=rate)
-        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
-        video.options = {"preset": "veryfast", "crf": "21"}
-        audio = resampler = None
-        if in_audio is not None:
-            audio = out.add_stream("aac", rate=48000)
-            audio.layout = "stereo"
-            resampler = av.AudioResampler(format="fltp", layout="stereo", rate=48000)
-        expected = max(info.frame_count, 1)
-        streams = [in_video] + ([in_audio] if in_audio is not None else [])
-        done = 0
-        for frame in inp.decode(*streams):
-            if isinstance(frame, av.VideoFrame):
-                frame = frame.reformat(width=width, height=height, format="yuv420p")
-                frame.pts = done
-                frame.time_base = 1 / rate
-                for packet in video.encode(frame):
-                    out.mux(packet)
-                done += 1
-                if progress is not None:
-                    progress(min(done / expected, 0.99))
-            elif audio is not None:
-                frame.pts = None
-                for resampled in resampler.resample(frame):
-                    for packet in audio.encode(resampled):
-                        out.mux(packet)
-        for packet in video.encode():
-            out.mux(packet)
-        if audio is not None:
-            for resampled in resampler.resample(None):
-                for packet in audio.encode(resampled):
-                    out.mux(packet)
-            for packet in audio.encode():
-                out.mux(packet)
-    return probe_video(destination)
-
-
-def poster_jpeg(path: Path | str, *, at_fraction: float = 0.3) -> bytes:
-    """A JPEG still from a video, a little way in (first frames are often dark)."""
-    with av.open(str(path), options={"protocol_whitelist": "file"}) as container:
-        stream = container.streams.video[0]
-        frames = stream.frames or 1
-        target = int(frames * at_fraction)
-        chosen = None
-        for index, frame in enumerate(container.decode(stream)):
-            chosen = frame
-            if index >= target:
-                break
-        if chosen is None:
-            raise MediaError("The video has no frames.")
-        buffer = io.BytesIO()
-        chosen.to_image().save(buffer, "JPEG", quality=85)
-        return buffer.getvalue()
 
 
 def sha256_file(path: Path | str) -> str:

@@ -223,9 +223,9 @@ GEMINI_API_KEY = os.environ.get("GEMINI_API_KEY", "")
 GEMINI_MODEL = os.environ.get("GEMINI_MODEL", "")
 GEMINI_BASE_URL = os.environ.get("GEMINI_BASE_URL", "")
 GEMINI_TIMEOUT_SECONDS = float(os.environ.get("GEMINI_TIMEOUT_SECONDS", "60"))
-STUDIO_ENGINES = {"local": "studio.engines.local.LocalEngine"}
+STUDIO_ENGINES = {"local": "studio.engines.local.engine.LocalEngine"}
 if GEMINI_API_KEY:
-    STUDIO_ENGINES = {"gemini": "studio.engines.gemini.GeminiEngine", **STUDIO_ENGINES}
+    STUDIO_ENGINES = {"gemini": "studio.engines.gemini.engine.GeminiEngine", **STUDIO_ENGINES}
 STUDIO_DEFAULT_ENGINE = os.environ.get("STUDIO_DEFAULT_ENGINE", next(iter(STUDIO_ENGINES)))
 # Each engine's options, as the settings they are read from when it is
 # built (engines read no settings themselves).

@@ -3,7 +3,7 @@ and declaring itself paid, so tests can check that nothing is paid twice."""
 
 from dataclasses import replace
 
-from studio.engines.local import LocalEngine
+from studio.engines.local.engine import LocalEngine
 
 
 class CountingEngine(LocalEngine):

@@ -31,7 +31,6 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from projects.media import MediaError, poster_jpeg, probe_video, transcode_to_mp4
 from projects.models import Asset, Membership, Version
 from projects.services.access import require_role
 from projects.services.engines import get_engine
@@ -53,6 +52,7 @@ from studio.engines.base import (
     Usage,
     VideoOutput,
 )
+from studio.engines.video import VideoError, poster_jpeg, probe_video, reframe, transcode_to_mp4
 
 logger = logging.getLogger(__name__)
 
@@ -301,17 +301,18 @@ def _save_output(version: Version, engine: Engine, output: VideoOutput, *, usage
             return
         final = fetched
         if version.aspect_ratio in engine.capabilities().reframed_aspect_ratios:
-            final = _reframe_locally(fetched, workdir / "reframed.mp4", version.aspect_ratio)
+            final = workdir / "reframed.mp4"
+            try:
+                reframe(fetched, final, version.aspect_ratio)
+            except VideoError as error:
+                unreadable = EngineError(
+                    ErrorKind.UNAVAILABLE, f"The engine's video could not be reframed: {error}"
+                )
+                _engine_failed(version, unreadable, expect=Version.Status.SAVING)
+                return
         _store_video(version, final, usage=usage)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-
-
-def _reframe_locally(source: Path, destination: Path, aspect_ratio: str) -> Path:
-    from studio.engines.local import reframe_video
-
-    reframe_video(source, destination, aspect_ratio)
-    return destination
 
 
 def _store_video(version: Version, final: Path, *, usage: Usage | None) -> None:
@@ -387,7 +388,7 @@ def _import_upload(version: Version) -> None:
             transcode_to_mp4(
                 local_copy(asset.file, workdir), normalised, progress=_ProgressReporter(version)
             )
-        except (MediaError, av.FFmpegError) as error:
+        except (VideoError, av.FFmpegError) as error:
             version_write(
                 version,
                 expect=Version.Status.SAVING,

@@ -115,8 +115,8 @@ def version_create(
         and project.workspace.restricts_minors_and_uploaded_video
     ):
         raise StudioError(UPLOADED_VIDEO_POLICY_MESSAGE, field="engine")
-    if kind == Version.Kind.EDIT and engine == "local":
-        _check_local_instruction(prompt)
+    if kind == Version.Kind.EDIT:
+        _check_instruction(engine, prompt)
 
     with transaction.atomic():
         version = Version.objects.create(
@@ -152,13 +152,11 @@ def version_create(
     return version
 
 
-def _check_local_instruction(prompt: str) -> None:
-    """The local engine refuses edits it does not understand; say so on the
-    form instead of queuing a version that can only be refused."""
-    from studio.engines.local import parse_edit
-
+def _check_instruction(engine: str, prompt: str) -> None:
+    """An engine refuses edits it cannot carry out; say so on the form
+    instead of queuing a version that can only be refused."""
     try:
-        parse_edit(prompt)
+        get_engine(engine).check_instruction(prompt)
     except EngineError as error:
         raise StudioError(error.message, field="instruction") from error
 

@@ -1,23 +1,10 @@
-"""Engines make video. The studio picks one per generation by name."""
+"""Engines make video: the only code that knows how. An engine declares what
+it can make and turns a request into an interaction it can be polled for
+(``base``). Engines never import Django: the studio builds them with their
+options (``projects.services.engines``).
 
-from functools import cache
-
-from django.conf import settings
-from django.utils.module_loading import import_string
-
-from studio.engines.base import Engine
-
-
-@cache
-def get_engine(name: str) -> Engine:
-    """The configured engine called name; KeyError when there is none."""
-    path = settings.STUDIO_ENGINES[name]
-    return import_string(path)()
-
-
-def engine_names() -> list[str]:
-    return list(settings.STUDIO_ENGINES)
-
-
-def default_engine_name() -> str:
-    return settings.STUDIO_DEFAULT_ENGINE
+- ``base``: the Engine protocol, request and result types, the error kinds
+- ``video``: probing, writing, transcoding, posters and reframing MP4s
+- ``local``: the offline engine (scenes, edits, the edit-instruction grammar)
+- ``gemini``: Gemini Omni Flash, the only code that imports ``google.genai``
+"""

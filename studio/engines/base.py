@@ -26,7 +26,12 @@ RESOLUTION_HEIGHTS = {"480p": 480, "720p": 720, "1080p": 1080}
 
 def frame_size(aspect_ratio: str, resolution: str) -> tuple[int, int]:
     """Width and height in pixels for an aspect ratio at a resolution."""
-    short = RESOLUTION_HEIGHTS[resolution]
+    return aspect_size(aspect_ratio, RESOLUTION_HEIGHTS[resolution])
+
+
+def aspect_size(aspect_ratio: str, short: int) -> tuple[int, int]:
+    """Width and height in pixels for an aspect ratio with ``short`` pixels
+    on its short side; the long side is rounded down to an even number."""
     long = (short * 16 // 9) // 2 * 2
     if aspect_ratio == "16:9":
         return long, short
@@ -218,3 +223,7 @@ class Engine(Protocol):
         """Write the finished MP4 to destination."""
 
     def cancel(self, interaction_id: str) -> None: ...
+
+    def check_instruction(self, prompt: str) -> None:
+        """Raise EngineError (NOT_UNDERSTOOD or INVALID_INPUT) when the engine
+        could not carry out this edit instruction; cheap, and before paying."""

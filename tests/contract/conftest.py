@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from studio.engines.base import GenerationRequest, InputMedia, Task
-from studio.engines.gemini import GeminiEngine
+from studio.engines.gemini.engine import GeminiEngine
 
 from .interactions_double import API_KEY, GeminiDouble
 

@@ -25,7 +25,7 @@ from studio.engines.base import (
     Task,
     VideoOutput,
 )
-from studio.engines.gemini import DEFAULT_MODEL, KNOWN_MODELS, PREVIEW_MODEL, GeminiEngine
+from studio.engines.gemini.engine import DEFAULT_MODEL, KNOWN_MODELS, PREVIEW_MODEL, GeminiEngine
 
 from .conftest import FAKE_MP4, FAKE_PNG, make_request
 from .interactions_double import (
@@ -101,6 +101,17 @@ def test_engine_satisfies_the_protocol_and_declares_capabilities(engine):
     assert list(caps.durations) == list(range(3, 11))
     assert (caps.max_images, caps.max_videos) == (10, 3)
     assert caps.reports_percent is False
+
+
+def test_any_edit_instruction_is_left_to_the_model(double, engine):
+    for instruction in ["Make it look cool", "make the cat dance", "reframe to 4:3"]:
+        assert engine.check_instruction(instruction) is None
+    assert double.requests == []
+
+
+def test_the_engine_takes_an_api_key_as_an_option():
+    with pytest.raises(ValueError, match="needs an API key"):
+        GeminiEngine(api_key="")
 
 
 def test_sdk_default_retries_would_post_create_again(double):

@@ -13,7 +13,7 @@ from projects.services import assets, generation, progress, sweeper, versions
 from projects.services.engines import get_engine
 from projects.services.errors import StudioError
 from studio.engines.base import GenerationRequest, Task
-from studio.engines.local import LocalEngine
+from studio.engines.local.engine import LocalEngine
 from tests.contract.interactions_double import GeminiDouble, Reply, api_error, interaction
 from tests.projects.conftest import image_bytes
 
@@ -48,8 +48,8 @@ def double(settings):
     settings.GEMINI_MODEL = ""
     settings.GEMINI_TIMEOUT_SECONDS = 5
     settings.STUDIO_ENGINES = {
-        "gemini": "studio.engines.gemini.GeminiEngine",
-        "local": "studio.engines.local.LocalEngine",
+        "gemini": "studio.engines.gemini.engine.GeminiEngine",
+        "local": "studio.engines.local.engine.LocalEngine",
     }
     settings.STUDIO_DEFAULT_ENGINE = "gemini"
     settings.STUDIO_POLL_SECONDS = 0
@@ -186,6 +186,16 @@ def test_square_is_made_from_16_9_and_reframed_here(project, member, tasks, doub
     assert version.status == Version.Status.READY, version.error_message
     assert version.width == version.height
     assert "reframe" in version.engine_note.lower()
+
+
+def test_a_square_from_an_unreadable_video_fails_as_unavailable(project, member, tasks, double):
+    completes(double, "int-unreadable", b"not a video at all")
+    version = generate(project, member, aspect_ratio="1:1")
+    tasks()
+    version.refresh_from_db()
+    assert version.error_kind == "unavailable"
+    assert "could not be reframed" in version.error_message
+    assert not version.video
 
 
 def test_a_safety_block_is_shown_with_the_apis_reason(project, member, tasks, double):

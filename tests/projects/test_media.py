@@ -7,6 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from projects.media import MediaError, normalise_image
+from studio.engines.video import VideoError, transcode_to_mp4
 from tests.projects.conftest import image_bytes
 
 
@@ -83,3 +84,10 @@ def test_transparency_is_kept_as_png():
     Image.new("RGBA", (600, 600), (0, 0, 0, 0)).save(buffer, "PNG")
     image = normalise_image(upload(buffer.getvalue(), "alpha.png", "image/png"))
     assert image.mime_type == "image/png"
+
+
+def test_a_clip_that_cannot_be_read_is_refused_in_words(tmp_path):
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 200)
+    with pytest.raises(VideoError, match=r"^The file is not a video we can read\.$"):
+        transcode_to_mp4(broken, tmp_path / "out.mp4")

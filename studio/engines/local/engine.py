@@ -1,0 +1,254 @@
+"""LocalEngine: what the studio calls.
+
+The engine is stateless: ``submit`` validates and names the interaction after
+a hash of the request, ``poll`` renders the whole video in one call, reporting
+progress after every encoded frame. New videos are 24 fps; edits keep the
+parent's frame rate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+from studio.engines.base import (
+    ASPECT_RATIOS,
+    FPS,
+    Capabilities,
+    EngineError,
+    ErrorKind,
+    GenerationRequest,
+    InputMedia,
+    PollResult,
+    PollState,
+    ProgressCallback,
+    Submission,
+    Task,
+    VideoOutput,
+    frame_size,
+)
+from studio.engines.local.edits import plan_edit, probe_parent, render_edit
+from studio.engines.local.grammar import parse_instruction
+from studio.engines.local.scenes import (
+    StillScene,
+    TitleCardScene,
+    encode_scene,
+    load_still,
+    parse_camera_move,
+    seed_of,
+    title_subject,
+)
+
+MODEL = "local-1"
+TEMP_PREFIX = "omni-local-"
+
+MIN_DURATION = 3
+MAX_DURATION = 10
+
+
+def _file_sha256(path: Path) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def _media_fingerprint(media: InputMedia) -> dict[str, str]:
+    try:
+        digest = _file_sha256(media.path)
+    except OSError:
+        digest = "unreadable"
+    return {
+        "key": media.key,
+        "kind": media.kind,
+        "path": str(media.path),
+        "mime_type": media.mime_type,
+        "sha256": digest,
+    }
+
+
+def interaction_id_for(request: GenerationRequest) -> str:
+    """The interaction id: "local-" and the start of a hash of the request,
+    including its files' contents, so the same request names the same id."""
+    canonical = {
+        "engine": "local",
+        "model": MODEL,
+        "requested_model": request.model,
+        "task": str(request.task),
+        "prompt": request.prompt,
+        "aspect_ratio": request.aspect_ratio,
+        "resolution": request.resolution,
+        "duration_seconds": request.duration_seconds,
+        "images": [_media_fingerprint(media) for media in request.images],
+        "videos": [_media_fingerprint(media) for media in request.videos],
+        "parent_video": (
+            _media_fingerprint(request.parent_video) if request.parent_video else None
+        ),
+        "previous_interaction_id": request.previous_interaction_id,
+    }
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "local-" + hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class _Job:
+    route: str
+    note: str
+    render: Callable[[Path, Path, ProgressCallback], None]  # (output, workdir, progress)
+
+
+class LocalEngine:
+    """Offline engine: title cards, camera moves on stills, and real edits."""
+
+    name = "local"
+
+    def capabilities(self) -> Capabilities:
+        return Capabilities(
+            name=self.name,
+            label="Local (offline)",
+            tasks=frozenset({Task.TEXT_TO_VIDEO, Task.IMAGE_TO_VIDEO, Task.EDIT}),
+            aspect_ratios=ASPECT_RATIOS,
+            resolutions=("480p", "720p", "1080p"),
+            min_duration=MIN_DURATION,
+            max_duration=MAX_DURATION,
+            max_images=1,
+            max_videos=0,
+            max_prompt_chars=4000,
+            reports_percent=True,
+            # Rendering here costs nothing, so a crash mid-submission is
+            # simply submitted again.
+            paid=False,
+        )
+
+    def submit(self, request: GenerationRequest) -> Submission:
+        job = self._prepare(request)
+        return Submission(
+            interaction_id=interaction_id_for(request), model=MODEL, route=job.route, note=job.note
+        )
+
+    def poll(
+        self,
+        interaction_id: str,
+        request: GenerationRequest,
+        *,
+        progress: ProgressCallback,
+    ) -> PollResult:
+        job = self._prepare(request)
+        workdir = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
+        output = workdir / "output.mp4"
+        try:
+            job.render(output, workdir, progress)
+        except BaseException:
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise
+        return PollResult(state=PollState.COMPLETED, fraction=1.0, output=VideoOutput(path=output))
+
+    def fetch_output(self, output: VideoOutput, destination: Path) -> None:
+        if output.path is None:
+            raise EngineError(ErrorKind.INVALID_INPUT, "The local engine's output has no file.")
+        destination = Path(destination)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(output.path, destination)
+        workdir = Path(output.path).parent
+        if workdir.name.startswith(TEMP_PREFIX):
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    def cancel(self, interaction_id: str) -> None:
+        """Nothing runs between polls; a render stops when progress raises."""
+
+    def check_instruction(self, prompt: str) -> None:
+        """Refuse an edit instruction the grammar cannot read (see ``grammar``)."""
+        parse_instruction(prompt)
+
+    # ----------------------------------------------------------------------
+
+    def _prepare(self, request: GenerationRequest) -> _Job:
+        """Validate cheaply (no decoding) and describe how to render."""
+        capabilities = self.capabilities()
+        if request.task not in capabilities.tasks:
+            raise EngineError(
+                ErrorKind.INVALID_INPUT, f"The local engine cannot do {request.task}."
+            )
+        if len(request.prompt) > capabilities.max_prompt_chars:
+            raise EngineError(
+                ErrorKind.INVALID_INPUT,
+                f"The prompt is longer than {capabilities.max_prompt_chars} characters.",
+            )
+        if request.task is Task.EDIT:
+            return self._prepare_edit(request)
+        if request.videos:
+            raise EngineError(ErrorKind.INVALID_INPUT, "The local engine takes no input videos.")
+
+        if request.aspect_ratio not in capabilities.aspect_ratios:
+            raise EngineError(
+                ErrorKind.INVALID_INPUT, f"Unsupported aspect ratio {request.aspect_ratio!r}."
+            )
+        if request.resolution not in capabilities.resolutions:
+            raise EngineError(
+                ErrorKind.INVALID_INPUT, f"Unsupported resolution {request.resolution!r}."
+            )
+        if request.duration_seconds not in capabilities.durations:
+            raise EngineError(
+                ErrorKind.INVALID_INPUT,
+                f"Duration must be {MIN_DURATION} to {MAX_DURATION} seconds.",
+            )
+        width, height = frame_size(request.aspect_ratio, request.resolution)
+        frame_count = request.duration_seconds * FPS
+
+        if request.task is Task.TEXT_TO_VIDEO:
+            if not request.prompt.strip():
+                raise EngineError(ErrorKind.INVALID_INPUT, "The prompt is empty.")
+
+            def render_title(output: Path, workdir: Path, progress: ProgressCallback) -> None:
+                scene = TitleCardScene(request.prompt, width, height, frame_count)
+                encode_scene(scene, output, progress)
+
+            return _Job(
+                route="rendered locally",
+                note=f'Offline title card: "{title_subject(request.prompt)}".',
+                render=render_title,
+            )
+
+        if not request.images:
+            raise EngineError(ErrorKind.INVALID_INPUT, "Image to video needs an image.")
+        if len(request.images) > capabilities.max_images:
+            raise EngineError(ErrorKind.INVALID_INPUT, "The local engine animates one image.")
+        media = request.images[0]
+        try:
+            with Image.open(media.path):
+                pass  # opening reads and checks the header, without decoding
+        except (OSError, ValueError, Image.DecompressionBombError) as error:
+            raise EngineError(
+                ErrorKind.INVALID_INPUT, f"Could not read the image {media.path.name}: {error}"
+            ) from error
+        move = parse_camera_move(request.prompt)
+
+        def render_still(output: Path, workdir: Path, progress: ProgressCallback) -> None:
+            still = load_still(media)
+            scene = StillScene(still, move, width, height, frame_count, seed_of(request.prompt))
+            encode_scene(scene, output, progress)
+
+        return _Job(
+            route="rendered locally", note=f"Camera move: {move.value}.", render=render_still
+        )
+
+    def _prepare_edit(self, request: GenerationRequest) -> _Job:
+        parent = request.parent_video
+        if parent is None:
+            raise EngineError(ErrorKind.INVALID_INPUT, "An edit needs the parent video.")
+        operations = parse_instruction(request.prompt)
+        if not Path(parent.path).is_file():
+            raise EngineError(
+                ErrorKind.INVALID_INPUT, f"The parent video {parent.path.name} is missing."
+            )
+        plan = plan_edit(operations, probe_parent(parent.path))
+
+        def render(output: Path, workdir: Path, progress: ProgressCallback) -> None:
+            render_edit(plan, parent.path, output, workdir, progress)
+
+        return _Job(route="edited parent file locally", note=plan.describe(), render=render)
