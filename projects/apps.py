@@ -3,7 +3,7 @@ from django.apps import AppConfig
 
 def close_sockets_on_logout(sender, request, user, **kwargs) -> None:
     """A user who signs out is disconnected from every open page at once."""
-    from projects.services.live import session_ended
+    from projects.services.broadcast import session_ended
 
     if user is not None:
         session_ended(user_id=user.pk)

@@ -4,7 +4,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import UserCreationForm
 
-from projects.media import MediaError, NormalisedImage, normalise_image
+from projects.media import MediaError, check_image
 from projects.models import Membership, Project, Review, Version, Workspace
 from projects.services import composer
 from projects.services.engines import capabilities_of, engine_names
@@ -121,13 +121,13 @@ class GenerateForm(forms.Form):
             (mode, label) for mode, (label, task) in self.MODES.items() if task in caps.tasks
         ]
         self.asks_about_minors = project.workspace.restricts_minors_and_uploaded_video
-        self.normalised_image: NormalisedImage | None = None
 
     def clean_image(self):
         upload = self.cleaned_data.get("image")
         if upload:
             try:
-                self.normalised_image = normalise_image(upload)
+                # The header only: the still is decoded once, when it is kept.
+                check_image(upload)
             except MediaError as error:
                 raise forms.ValidationError(str(error)) from error
         return upload

@@ -41,49 +41,52 @@ class NormalisedImage:
     sha256: str
 
 
-def normalise_image(upload: UploadedFile) -> NormalisedImage:
-    """Check an uploaded still by content and return it ready for an engine:
-    EXIF orientation applied and both sides within 512 to 4096 pixels."""
-    if upload.size == 0:
-        raise MediaError("The file is empty.")
-    if upload.size > settings.STUDIO_MAX_IMAGE_BYTES:
-        limit = settings.STUDIO_MAX_IMAGE_BYTES // (1024 * 1024)
-        raise MediaError(f"The image is larger than {limit} MB.")
+def check_image(upload: UploadedFile) -> tuple[str, int, int]:
+    """An uploaded still's format and size, read from its header alone (no
+    pixel decoded); MediaError when it is not one we take."""
+    _check_size(upload)
     upload.seek(0)
     try:
         with Image.open(upload) as probe:
-            image_format = probe.format
-            width, height = probe.size
-            if image_format not in IMAGE_FORMATS:
-                raise MediaError("Upload a JPEG, PNG or WebP image.")
-            # Checked before decoding a single pixel: a small file can declare
-            # a huge canvas (a decompression bomb).
-            if width * height > settings.STUDIO_MAX_IMAGE_PIXELS:
-                raise MediaError(
-                    f"The image is {width}×{height} pixels; the limit is "
-                    f"{settings.STUDIO_MAX_IMAGE_PIXELS // 1_000_000} megapixels."
-                )
-            probe.load()
-            image = ImageOps.exif_transpose(probe)
+            return _checked_header(probe)
     except MediaError:
         raise
-    except Image.DecompressionBombError as error:
-        raise MediaError(
-            "The image declares more pixels than we accept (the limit is "
-            f"{settings.STUDIO_MAX_IMAGE_PIXELS // 1_000_000} megapixels)."
-        ) from error
-    except (UnidentifiedImageError, OSError, SyntaxError) as error:
-        raise MediaError("This file is not an image we can read (JPEG, PNG or WebP).") from error
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as error:
+        raise _unreadable(error) from error
+    finally:
+        upload.seek(0)
+
+
+def normalise_image(upload: UploadedFile) -> NormalisedImage:
+    """Check an uploaded still by content and return it ready for an engine:
+    EXIF orientation applied and both sides within 512 to 4096 pixels.
+    Decoded once, in place; a JPEG far larger than that is decoded at a
+    fraction of its size (Pillow's draft mode)."""
+    _check_size(upload)
+    upload.seek(0)
+    try:
+        image = Image.open(upload)
+        _checked_header(image)
+        if image.format == "JPEG":
+            image.draft("RGB", _fitted_size(*image.size))
+        image.load()
+        ImageOps.exif_transpose(image, in_place=True)
+    except MediaError:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as error:
+        raise _unreadable(error) from error
 
     image = _fit_sides(image)
     has_alpha = image.mode in {"RGBA", "LA"} or (image.mode == "P" and "transparency" in image.info)
     buffer = io.BytesIO()
     if has_alpha:
-        image = image.convert("RGBA")
+        if image.mode != "RGBA":
+            image = image.convert("RGBA")
         image.save(buffer, "PNG", optimize=False)
         mime_type, extension = "image/png", "png"
     else:
-        image = image.convert("RGB")
+        if image.mode != "RGB":
+            image = image.convert("RGB")
         image.save(buffer, "JPEG", quality=92)
         mime_type, extension = "image/jpeg", "jpg"
     content = buffer.getvalue()
@@ -95,6 +98,42 @@ def normalise_image(upload: UploadedFile) -> NormalisedImage:
         height=image.height,
         sha256=hashlib.sha256(content).hexdigest(),
     )
+
+
+def _check_size(upload: UploadedFile) -> None:
+    if upload.size == 0:
+        raise MediaError("The file is empty.")
+    if upload.size > settings.STUDIO_MAX_IMAGE_BYTES:
+        limit = settings.STUDIO_MAX_IMAGE_BYTES // (1024 * 1024)
+        raise MediaError(f"The image is larger than {limit} MB.")
+
+
+def _checked_header(probe: Image.Image) -> tuple[str, int, int]:
+    width, height = probe.size
+    if probe.format not in IMAGE_FORMATS:
+        raise MediaError("Upload a JPEG, PNG or WebP image.")
+    # Checked before decoding a single pixel: a small file can declare a
+    # huge canvas (a decompression bomb).
+    if width * height > settings.STUDIO_MAX_IMAGE_PIXELS:
+        raise MediaError(
+            f"The image is {width}×{height} pixels; the limit is "
+            f"{settings.STUDIO_MAX_IMAGE_PIXELS // 1_000_000} megapixels."
+        )
+    return probe.format, width, height
+
+
+def _unreadable(error: Exception) -> MediaError:
+    if isinstance(error, Image.DecompressionBombError):
+        return MediaError(
+            "The image declares more pixels than we accept (the limit is "
+            f"{settings.STUDIO_MAX_IMAGE_PIXELS // 1_000_000} megapixels)."
+        )
+    return MediaError("This file is not an image we can read (JPEG, PNG or WebP).")
+
+
+def _fitted_size(width: int, height: int) -> tuple[int, int]:
+    scale = min(1.0, MAX_IMAGE_SIDE / max(width, height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
 
 
 def _fit_sides(image: Image.Image) -> Image.Image:

@@ -256,9 +256,11 @@ class Version(models.Model):
     output_uri = models.CharField(max_length=1000, blank=True)
 
     status = models.CharField(max_length=16, choices=Status, default=Status.QUEUED)
-    # The project's event number at this version's last change, so a browser
-    # that missed events can ask for everything since the last one it saw.
+    # The project's event numbers at this version's last change and at its
+    # creation, so a browser that missed events can ask for everything since
+    # the last one it saw, and tell new versions from changed ones.
     event_seq = models.PositiveBigIntegerField(default=0)
+    created_seq = models.PositiveBigIntegerField(default=0)
     progress = models.FloatField(null=True, blank=True)
     error_kind = models.CharField(max_length=32, blank=True)
     error_message = models.TextField(blank=True)
@@ -312,6 +314,18 @@ class Version(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "lease_until"], name="version_sweep_idx"),
+            # Progress estimates: the latest finished versions of a kind.
+            models.Index(
+                fields=[
+                    "engine",
+                    "model",
+                    "resolution",
+                    "duration_seconds",
+                    "status",
+                    "finished_at",
+                ],
+                name="version_estimate_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -24,7 +24,7 @@ from projects.forms import (
     UploadForm,
 )
 from projects.models import Comment, Membership, Project, Review, Version
-from projects.services import live, tree
+from projects.services import broadcast, tree
 from projects.services.activity import recent_activities
 from projects.services.progress import progress_for
 
@@ -181,22 +181,13 @@ def attach_comments(version: Version, comments: list[Comment]) -> None:
 
 
 def folded_lineage(index: tree.TreeIndex, selected: Version, loaded: dict[int, Version]) -> list:
-    """The selected version's lineage as the panel lists it: the root, then a
-    count of what is folded, then the nearest ancestors (all loaded with the
-    tree's window)."""
-    path = index.lineage_ids(selected.pk)
-    shown = [pk for pk in path if pk in loaded]
-    folded = len(path) - len(shown)
-    lineage: list = [loaded[shown[0]]] if shown else []
-    if folded:
-        lineage.append(FoldedAncestors(folded))
-    lineage.extend(loaded[pk] for pk in shown[1:])
-    return lineage
-
-
-@dataclass(frozen=True)
-class FoldedAncestors:
-    folded: int
+    """The selected version's lineage as the panel lists it: the root, a count
+    of what is folded, then the nearest ancestors (all loaded with the tree's
+    window)."""
+    return [
+        step if isinstance(step, tree.Folded) else loaded[step]
+        for step in tree.fold(index.lineage_ids(selected.pk))
+    ]
 
 
 def panel_context(index: tree.TreeIndex, selected: Version, loaded: dict[int, Version]) -> None:
@@ -249,7 +240,7 @@ def project_page_context(
         "project_cost": index.cost,
         **branches(index, reviews, links),
         "activities": recent_activities(project),
-        "viewers": live.viewers(project),
+        "viewers": broadcast.viewers(project),
         "comment_form": CommentForm(),
         "review_form": ReviewForm(),
         "statuses": Version.Status.choices,
@@ -267,8 +258,7 @@ def version_panel_context(
     if number not in index.by_number:
         raise Http404("No such version.")
     selected_pk = index.by_number[number]
-    path = index.lineage_ids(selected_pk)
-    shown = {path[0], *path[-(tree.TAIL_ANCESTORS + 1) :]}
+    shown = {pk for pk in tree.fold(index.lineage_ids(selected_pk)) if isinstance(pk, int)}
     links = TreeLinks.for_project(project.pk)
     versions = list(Version.objects.filter(project=project, pk__in=shown).select_related("author"))
     decorate_versions(project, versions, links, {})

@@ -45,7 +45,7 @@ from projects.services import access
 from projects.services.progress import progress_for
 from projects.services.tokens import api_token_is_active
 
-router = Router()
+router = Router(tags=["events"])
 
 KEEPALIVE_SECONDS = 15.0
 RETRY_MILLISECONDS = 3000
@@ -291,12 +291,11 @@ LAST_EVENT_ID = Header(
 )
 
 
-@router.get(
-    "/projects/{project_id}/events",
-    response=READ_ERRORS,
-    openapi_extra=_sse_schema(),
-    tags=["events"],
-)
+# Both streams answer as READ_ERRORS says, and document their events.
+STREAM = {"response": READ_ERRORS, "openapi_extra": _sse_schema()}
+
+
+@router.get("/projects/{project_id}/events", **STREAM)
 async def project_events(
     request: HttpRequest,
     project_id: int = ProjectId,
@@ -316,12 +315,7 @@ async def project_events(
     )
 
 
-@router.get(
-    "/projects/{project_id}/versions/{number}/events",
-    response=READ_ERRORS,
-    openapi_extra=_sse_schema(),
-    tags=["events"],
-)
+@router.get("/projects/{project_id}/versions/{number}/events", **STREAM)
 async def version_events(
     request: HttpRequest, project_id: int = ProjectId, number: int = VersionNumber
 ):

@@ -73,12 +73,7 @@ def version_out(
         "number": version.number,
         "parent": parent_number,
         "kind": version.kind,
-        "status": version.status,
-        "phase": progress.phase,
-        "percent": progress.percent,
-        "eta_seconds": progress.eta_seconds,
-        "finished": version.status in Version.Status.finished(),
-        "error": _error(version),
+        **_state(version, progress),
         "prompt": version.prompt,
         "instruction": version.instruction,
         "prompt_fields": {k: str(v) for k, v in (version.prompt_fields or {}).items()},
@@ -143,17 +138,24 @@ def version_detail(version: Version) -> dict:
     return versions_out([version])[0]
 
 
-def version_event(version: Version, progress: ProgressView, *, kind: str) -> dict:
+def _state(version: Version, progress: ProgressView) -> dict:
+    """Where a version is in its life, as both its object and its events say."""
     return {
-        "project": version.project_id,
-        "version": version.number,
-        "kind": kind,
         "status": version.status,
         "phase": progress.phase,
         "percent": progress.percent,
         "eta_seconds": progress.eta_seconds,
         "finished": version.status in Version.Status.finished(),
         "error": _error(version),
+    }
+
+
+def version_event(version: Version, progress: ProgressView, *, kind: str) -> dict:
+    return {
+        "project": version.project_id,
+        "version": version.number,
+        "kind": kind,
+        **_state(version, progress),
         "seq": version.event_seq,
         "video_url": _version_urls(version)["video_url"],
     }

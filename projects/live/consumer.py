@@ -17,7 +17,7 @@ from django.http import Http404
 
 from projects.live.fragments import render_catch_up
 from projects.live.hub import Subscriber, get_hub
-from projects.services import access, live
+from projects.services import access, broadcast
 
 # Close codes the page understands.
 SIGNED_OUT = 4401
@@ -47,7 +47,6 @@ class ProjectConsumer(AsyncWebsocketConsumer):
         # A page sends the number it last saw once the socket is open; a
         # client may give it in the URL instead.
         since = _number(query["since"][0]) if "since" in query else None
-        self.selected = _number(query.get("selected", ["0"])[0]) or None
         await self.accept()
         self.subscriber = Subscriber(
             project_id=self.project.pk,
@@ -71,17 +70,16 @@ class ProjectConsumer(AsyncWebsocketConsumer):
         except json.JSONDecodeError:
             return
         if isinstance(message, dict) and "since" in message:
-            self.selected = _number(message.get("selected")) or self.selected
             await self._catch_up(_number(message["since"]))
 
     async def _catch_up(self, since: int | None) -> None:
         """Tell the page the latest event number, and send what changed since
         the one it saw (nothing, for a page just loaded)."""
-        latest = await database_sync_to_async(live.latest_event_numbers)([self.project.pk])
+        latest = await database_sync_to_async(broadcast.latest_event_numbers)([self.project.pk])
         seq = latest.get(self.project.pk, 0)
         if since is not None and since < seq:
             html = await database_sync_to_async(render_catch_up)(
-                self.project, self.subscriber.variant, since=since, selected=self.selected
+                self.project, self.subscriber.variant, since=since
             )
             await self.send(text_data=html)
         await self.send(text_data=json.dumps({"heartbeat": seq}))

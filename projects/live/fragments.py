@@ -5,7 +5,8 @@ fragment holds depend on the role, never on the person: a member's own
 comment controls are revealed in the browser), and the same bytes go to every
 page of that role. Catching up after a gap (a reconnect, the polling
 fallback) renders what changed since an event number, bounded: past
-``CATCH_UP_LIMIT`` versions the page is told to reload its tree and panel.
+``CATCH_UP_LIMIT`` versions the page is told to draw its tree and panel
+again.
 """
 
 from __future__ import annotations
@@ -24,9 +25,8 @@ from projects.page_data import (
     decorate_items,
     decorate_versions,
     latest_reviews,
-    tree_rows,
 )
-from projects.services import live, tree
+from projects.services import broadcast, tree
 from projects.services.activity import recent_activities
 
 TEMPLATE = "projects/project_detail.html"
@@ -87,9 +87,10 @@ def render_batch(batch: Batch, roles: Iterable[str]) -> dict[str, str]:
     return {role: _render(context, role) for role in roles}
 
 
-def render_catch_up(project: Project, role: str, *, since: int, selected: int | None = None) -> str:
-    """Everything changed since an event number, for one page."""
-    seq = live.latest_event_numbers([project.pk]).get(project.pk, 0)
+def render_catch_up(project: Project, role: str, *, since: int) -> str:
+    """Everything changed since an event number, for one page: the changed
+    versions' parts, and the versions made since as new rows of the tree."""
+    seq = broadcast.latest_event_numbers([project.pk]).get(project.pk, 0)
     changed = list(
         Version.objects.filter(project=project, event_seq__gt=since)
         .select_related("author")
@@ -97,24 +98,19 @@ def render_catch_up(project: Project, role: str, *, since: int, selected: int | 
     )
     if len(changed) > CATCH_UP_LIMIT:
         return _render({"event_seq": seq, "first_seq": since + 1, "reload": True}, role)
-    all_kinds = STATUS_KINDS | MEDIA_KINDS | MARK_KINDS | REVIEW_KINDS | ACTIVITY_KINDS
-    context = _changed_context(project, changed, all_kinds, created_ids=set())
+    created = {v.pk for v in changed if v.created_seq > since}
+    kinds = STATUS_KINDS | MEDIA_KINDS | MARK_KINDS | REVIEW_KINDS | ACTIVITY_KINDS
+    if created:
+        kinds = kinds | BRANCH_KINDS
+    context = _changed_context(project, changed, kinds, created_ids=created)
     context.update(event_seq=seq, first_seq=since + 1, include_presence=True)
-    context["viewers"] = live.viewers(project)
-    if changed:
-        # The tree may have grown anywhere: draw its window again.
-        index = tree.TreeIndex.for_project(project)
-        chosen = index.by_number.get(selected) if selected else index.latest
-        items = tree.window(index, chosen)
-        links = TreeLinks.for_project(project.pk)
-        tree_rows(project, index, items, links=links, reviews=context["reviews"])
-        context.update(tree_window=items, tree_urls=links, include_tree=True)
+    context["viewers"] = broadcast.viewers(project)
     return _render(context, role)
 
 
 def render_presence(project_id: int) -> str:
     return render_to_string(
-        f"{TEMPLATE}#presence", {"viewers": live.viewers(project_id), "oob": True}
+        f"{TEMPLATE}#presence", {"viewers": broadcast.viewers(project_id), "oob": True}
     ).strip()
 
 

@@ -32,7 +32,7 @@ from django.conf import settings
 
 from projects.live.fragments import Batch, render_batch, render_catch_up, render_presence
 from projects.models import Project, Version
-from projects.services import live
+from projects.services import broadcast
 
 logger = logging.getLogger(__name__)
 
@@ -85,11 +85,11 @@ class LiveHub:
         room = self.rooms.get(subscriber.project_id)
         if room is None:
             room = self.rooms[subscriber.project_id] = _ProjectRoom(relayed_seq=seq)
-            await self.layer.group_add(live.project_group(subscriber.project_id), self.channel)
+            await self.layer.group_add(broadcast.project_group(subscriber.project_id), self.channel)
         room.subscribers.add(subscriber)
         if subscriber.user_id not in self.users:
             self.users[subscriber.user_id] = set()
-            await self.layer.group_add(live.user_group(subscriber.user_id), self.channel)
+            await self.layer.group_add(broadcast.user_group(subscriber.user_id), self.channel)
         self.users[subscriber.user_id].add(subscriber)
         if subscriber.shows_presence:
             self._presence_changed(room)
@@ -105,7 +105,7 @@ class LiveHub:
             mine.discard(subscriber)
             if not mine:
                 del self.users[subscriber.user_id]
-                await self._discard(live.user_group(subscriber.user_id))
+                await self._discard(broadcast.user_group(subscriber.user_id))
 
     def subscribers(self, project_id: int) -> set[Subscriber]:
         room = self.rooms.get(project_id)
@@ -254,9 +254,9 @@ class LiveHub:
         if not self.rooms:
             return
         for project_id in list(self.rooms):
-            await self.layer.group_add(live.project_group(project_id), self.channel)
+            await self.layer.group_add(broadcast.project_group(project_id), self.channel)
         for user_id in list(self.users):
-            await self.layer.group_add(live.user_group(user_id), self.channel)
+            await self.layer.group_add(broadcast.user_group(user_id), self.channel)
         latest = await database_sync_to_async(self._read_latest)(list(self.rooms))
         for project_id, seq in latest.items():
             room = self.rooms.get(project_id)
@@ -270,8 +270,8 @@ class LiveHub:
             )
 
     def _read_latest(self, project_ids: list[int]) -> dict[int, int]:
-        live.presence_refresh(server=self.server)
-        return live.latest_event_numbers(project_ids)
+        broadcast.presence_refresh(server=self.server)
+        return broadcast.latest_event_numbers(project_ids)
 
     async def _catch_up(self, project_id: int, room: _ProjectRoom, seq: int) -> None:
         since = room.relayed_seq
@@ -307,11 +307,11 @@ class LiveHub:
                 logger.warning("Could not write presence", exc_info=True)
                 continue
             for project_id in changed:
-                await database_sync_to_async(live.presence_changed)(project_id)
+                await database_sync_to_async(broadcast.presence_changed)(project_id)
             for project_id, room in dirty.items():
                 if not room.subscribers and not room.pending and not _busy(room):
                     del self.rooms[project_id]
-                    await self._discard(live.project_group(project_id))
+                    await self._discard(broadcast.project_group(project_id))
             if not self.rooms and not self.users:
                 self._stop()
                 return
@@ -320,7 +320,7 @@ class LiveHub:
         changed = []
         for project_id, room in rooms.items():
             users = {s.user_id for s in room.subscribers if s.shows_presence}
-            if live.presence_write(server=self.server, project_id=project_id, user_ids=users):
+            if broadcast.presence_write(server=self.server, project_id=project_id, user_ids=users):
                 changed.append(project_id)
         return changed
 
@@ -340,7 +340,7 @@ class LiveHub:
         self._stop()
         self.rooms.clear()
         self.users.clear()
-        await database_sync_to_async(live.presence_forget)(server=self.server)
+        await database_sync_to_async(broadcast.presence_forget)(server=self.server)
 
     def _stop(self) -> None:
         current = asyncio.current_task()

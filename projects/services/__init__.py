@@ -11,7 +11,7 @@ these; import the module you mean (this package re-exports nothing).
 - generation: a generation's life, the state machine and its decisions
 - sweeper: crash recovery, resuming versions whose worker died
 - storage: our copies of videos and posters, and local copies for engines
-- live: events after commit, groups, presence
+- broadcast: live events after commit, their groups, presence
 - progress: what a progress bar shows, and estimates from past durations
 - tree: the version tree, lineage, compare, provenance
 - team: workspaces, invitations, roles and removal

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from projects.models import Version
 from projects.services.prompts import PROMPT_FIELDS
-from projects.services.tree import lineage
+from projects.services.tree import TreeIndex
 
 COMPARED_FIELDS = [
     ("kind", "Kind"),
@@ -32,9 +32,8 @@ class FieldDifference:
     words: list[tuple[str, str]]
 
 
-def compare_versions(a: Version, b: Version, versions_by_id: dict[int, Version]) -> dict:
-    """What differs between two versions, and their lineages from the
-    nearest common ancestor."""
+def compare_versions(a: Version, b: Version) -> list[FieldDifference]:
+    """What differs between two versions' parameters, word by word."""
     rows = []
     fields = [*COMPARED_FIELDS] + [
         (f"prompt_fields.{key}", key.capitalize())
@@ -57,20 +56,28 @@ def compare_versions(a: Version, b: Version, versions_by_id: dict[int, Version])
                 words=_word_diff(value_a, value_b) if value_a != value_b else [],
             )
         )
-    chain_a = lineage(a, versions_by_id)
-    chain_b = lineage(b, versions_by_id)
+    return rows
+
+
+@dataclass(frozen=True)
+class Lineages:
+    """Two versions' paths from their nearest common ancestor (None when
+    they start from different roots), each ending at its version."""
+
+    common_ancestor: int | None
+    path_a: list[int]
+    path_b: list[int]
+
+
+def lineages(index: TreeIndex, a: int, b: int) -> Lineages:
+    chain_a, chain_b = index.lineage_ids(a), index.lineage_ids(b)
     common = None
     for x, y in zip(chain_a, chain_b, strict=False):
-        if x.pk != y.pk:
+        if x != y:
             break
         common = x
-    cut = chain_a.index(common) if common else -1
-    return {
-        "differences": rows,
-        "common_ancestor": common,
-        "path_a": chain_a[cut + 1 :] if common else chain_a,
-        "path_b": chain_b[cut + 1 :] if common else chain_b,
-    }
+    cut = chain_a.index(common) + 1 if common is not None else 0
+    return Lineages(common, chain_a[cut:], chain_b[cut:])
 
 
 def _shown(name: str, value) -> str:

@@ -33,9 +33,9 @@ from django.utils import timezone
 
 from projects.models import Asset, Membership, Version
 from projects.services.access import require_role
+from projects.services.broadcast import record_event
 from projects.services.engines import get_engine
 from projects.services.errors import StudioError
-from projects.services.live import record_event
 from projects.services.queue import CANCEL_INTERACTION, enqueue, enqueue_generation
 from projects.services.storage import delete_files, local_copy, store_bytes, store_file
 from projects.services.sweeper import sweeper_ensure

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.core.cache import cache
-from django.db.models import Avg, DurationField, ExpressionWrapper, F, Q
 from django.utils import timezone
 
 from projects.models import Version
@@ -39,18 +37,19 @@ def progress_view(version: Version, *, typical_seconds: float | None = None) -> 
     )
 
 
-# Estimates learn from the versions that finished recently (the model's speed
-# drifts), and are kept for a minute: every event's render asks again.
-ESTIMATE_WINDOW = timedelta(days=14)
+# Estimates learn from the latest versions of the same kind that finished
+# (the model's speed drifts), and are kept for a minute: every event's render
+# asks again.
+ESTIMATE_SAMPLE = 50
 ESTIMATE_CACHE_SECONDS = 60
 
 DurationKey = tuple[str, str, str, int]
 
 
 def typical_durations(versions: Iterable[Version]) -> dict[DurationKey, float]:
-    """Average seconds from submission to ready, for each (engine, model,
-    resolution, duration) among the given unfinished versions, over the
-    versions of the studio that finished recently: at most one query, none
+    """Average seconds from submission to ready of the latest finished
+    versions of each (engine, model, resolution, duration) among the given
+    unfinished ones: a query per kind at most (an index range each), none
     while the estimates are fresh."""
     keys = {
         (v.engine, v.model, v.resolution, v.duration_seconds) for v in versions if v.is_unfinished
@@ -59,41 +58,32 @@ def typical_durations(versions: Iterable[Version]) -> dict[DurationKey, float]:
         return {}
     cached = cache.get_many([_cache_key(key) for key in keys])
     found = {key: cached[_cache_key(key)] for key in keys if _cache_key(key) in cached}
-    missing = keys - found.keys()
-    if missing:
-        condition = Q()
-        for engine, model, resolution, duration in missing:
-            condition |= Q(
-                engine=engine, model=model, resolution=resolution, duration_seconds=duration
-            )
-        rows = (
-            Version.objects.filter(
-                condition,
-                status=Version.Status.READY,
-                submitted_at__isnull=False,
-                finished_at__gte=timezone.now() - ESTIMATE_WINDOW,
-            )
-            .values("engine", "model", "resolution", "duration_seconds")
-            .annotate(
-                average=Avg(
-                    ExpressionWrapper(
-                        F("finished_at") - F("submitted_at"), output_field=DurationField()
-                    )
-                )
-            )
-        )
-        learned = {
-            (row["engine"], row["model"], row["resolution"], row["duration_seconds"]): (
-                row["average"].total_seconds() if row["average"] is not None else None
-            )
-            for row in rows
-        }
-        fresh = {key: learned.get(key) for key in missing}
+    fresh = {key: _learn(key) for key in keys - found.keys()}
+    if fresh:
         cache.set_many(
             {_cache_key(key): value for key, value in fresh.items()}, ESTIMATE_CACHE_SECONDS
         )
-        found.update(fresh)
+    found.update(fresh)
     return {key: value for key, value in found.items() if value is not None}
+
+
+def _learn(key: DurationKey) -> float | None:
+    engine, model, resolution, duration = key
+    latest = (
+        Version.objects.filter(
+            engine=engine,
+            model=model,
+            resolution=resolution,
+            duration_seconds=duration,
+            status=Version.Status.READY,
+            finished_at__isnull=False,
+            submitted_at__isnull=False,
+        )
+        .order_by("-finished_at")
+        .values_list("submitted_at", "finished_at")[:ESTIMATE_SAMPLE]
+    )
+    seconds = [(finished - submitted).total_seconds() for submitted, finished in latest]
+    return sum(seconds) / len(seconds) if seconds else None
 
 
 def _cache_key(key: DurationKey) -> str:

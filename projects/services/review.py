@@ -10,8 +10,8 @@ from django.utils import timezone
 from projects.models import Activity, Comment, Membership, Project, Review, Version
 from projects.services.access import require
 from projects.services.activity import activity_record
+from projects.services.broadcast import record_event
 from projects.services.errors import StudioError
-from projects.services.live import record_event
 from projects.services.prompts import sentence
 
 

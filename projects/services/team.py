@@ -13,8 +13,8 @@ from django.http import Http404
 from django.utils import timezone
 
 from projects.models import Invitation, Membership, Presence, Workspace
+from projects.services.broadcast import send_on_commit, user_group
 from projects.services.errors import StudioError
-from projects.services.live import send_on_commit, user_group
 
 INVITATION_LIFETIME = timedelta(days=7)
 

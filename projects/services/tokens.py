@@ -12,8 +12,8 @@ from django.http import Http404
 from django.utils import timezone
 
 from projects.models import ApiToken
+from projects.services.broadcast import send_on_commit, user_group
 from projects.services.errors import StudioError
-from projects.services.live import send_on_commit, user_group
 
 TOKEN_PREFIX = "omni_"
 # Showing this much of a token tells a person's tokens apart and gives

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NamedTuple
 
 from projects.models import Project, Version
 
@@ -32,8 +33,7 @@ PAGE_SIZE = 50  # what "more" and "expand" load at a time
 WHOLE_TREE_LIMIT = 40
 
 
-@dataclass(frozen=True)
-class Bone:
+class Bone(NamedTuple):
     """A version as the tree's shape needs it."""
 
     pk: int
@@ -47,33 +47,30 @@ class TreeIndex:
     """The shape of a project's tree, from one query."""
 
     def __init__(self, bones: Iterable[Bone]):
-        self.bones: dict[int, Bone] = {}
+        ordered = sorted(bones, key=lambda b: b.number)
+        self.bones: dict[int, Bone] = {bone.pk: bone for bone in ordered}
+        self.by_number: dict[int, int] = {bone.number: bone.pk for bone in ordered}
         self.children: dict[int | None, list[int]] = {}
-        self.by_number: dict[int, int] = {}
-        for bone in sorted(bones, key=lambda b: b.number):
-            self.bones[bone.pk] = bone
-            self.by_number[bone.number] = bone.pk
+        for bone in ordered:
             self.children.setdefault(bone.parent_id, []).append(bone.pk)
-        self.descendants = self._count_descendants()
+        # Children before parents: numbers only grow down the tree (a child
+        # is always made after its parent), so newest first will do;
+        # iterative, so a chain of thousands cannot exhaust the stack.
+        counts = dict.fromkeys(self.bones, 0)
+        for bone in reversed(ordered):
+            if bone.parent_id in counts:
+                counts[bone.parent_id] += counts[bone.pk] + 1
+        self.descendants = counts
 
     @classmethod
     def for_project(cls, project: Project | int) -> TreeIndex:
         project_id = project if isinstance(project, int) else project.pk
-        rows = Version.objects.filter(project_id=project_id).values_list(
-            "pk", "parent_id", "number", "status", "cost"
+        rows = (
+            Version.objects.filter(project_id=project_id)
+            .order_by("number")
+            .values_list("pk", "parent_id", "number", "status", "cost")
         )
-        return cls(Bone(*row) for row in rows)
-
-    def _count_descendants(self) -> dict[int, int]:
-        # Children before parents: numbers only grow down the tree (a child
-        # is always made after its parent), so descending numbers will do;
-        # iterative, so a chain of thousands cannot exhaust the stack.
-        counts = dict.fromkeys(self.bones, 0)
-        for pk in sorted(self.bones, key=lambda p: -self.bones[p].number):
-            parent = self.bones[pk].parent_id
-            if parent in counts:
-                counts[parent] += counts[pk] + 1
-        return counts
+        return cls(Bone._make(row) for row in rows)
 
     @property
     def cost(self) -> Decimal:
@@ -292,14 +289,16 @@ def load_versions(project: Project, items: Iterable[TreeItem]) -> list[Version]:
     return list(versions.values())
 
 
-def lineage(version: Version, versions_by_id: dict[int, Version]) -> list[Version]:
-    """Root to version, from versions already loaded."""
-    chain = [version]
-    seen = {version.pk}
-    while chain[-1].parent_id and chain[-1].parent_id in versions_by_id:
-        parent = versions_by_id[chain[-1].parent_id]
-        if parent.pk in seen:
-            break
-        seen.add(parent.pk)
-        chain.append(parent)
-    return list(reversed(chain))
+@dataclass(frozen=True)
+class Folded:
+    """Where a long path is folded: how many versions stand there."""
+
+    folded: int
+
+
+def fold(ids: list[int], *, head: int = 1, tail: int = TAIL_ANCESTORS) -> list[int | Folded]:
+    """A long path as a page lists it: its first and last few, and a count of
+    what lies between."""
+    if len(ids) <= head + tail + 1:
+        return list(ids)
+    return [*ids[:head], Folded(len(ids) - head - tail), *ids[-tail:]]

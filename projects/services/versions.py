@@ -22,10 +22,10 @@ from projects.services.assets import (
     nearest_aspect_ratio,
     nearest_resolution,
 )
+from projects.services.broadcast import record_event
 from projects.services.composer import cost_estimate, validate_generation_choices
 from projects.services.engines import get_engine
 from projects.services.errors import StudioError
-from projects.services.live import record_event
 from projects.services.queue import enqueue_generation
 from projects.services.sweeper import sweeper_ensure
 from studio.engines.base import EngineError, Task

@@ -17,10 +17,5 @@ def _number(value: str) -> int:
 @require_GET
 def project_updates(request: HttpRequest, project_id: int) -> HttpResponse:
     project, membership = project_of(request, project_id)
-    html = render_catch_up(
-        project,
-        membership.role,
-        since=_number(request.GET.get("since", "")),
-        selected=_number(request.GET.get("selected", "")) or None,
-    )
+    html = render_catch_up(project, membership.role, since=_number(request.GET.get("since", "")))
     return HttpResponse(html)

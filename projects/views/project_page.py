@@ -123,6 +123,8 @@ def _generation_assets(
                 )
             )
         except MediaError as error:
+            if form.kind == Version.Kind.IMAGE_TO_VIDEO:
+                raise StudioError(str(error), field="image") from error
             name = upload.name or "a file"
             raise StudioError(f"{name}: {error}", field="references") from error
     return stored

@@ -16,10 +16,10 @@ from projects.forms import CommentForm, EditForm, ReviewForm
 from projects.models import Comment, Membership, Version
 from projects.page_data import attach_review
 from projects.services import review
-from projects.services.compare import compare_versions
+from projects.services.compare import compare_versions, lineages
 from projects.services.errors import StudioError
 from projects.services.provenance import provenance_json
-from projects.services.tree import TreeIndex
+from projects.services.tree import Folded, TreeIndex, fold
 from projects.views.common import project_of, redirect_to, refused, version_of
 
 
@@ -243,8 +243,21 @@ def compare(request: HttpRequest, project_id: int) -> HttpResponse:
             {**context, "a": None, "b": None},
             status=200 if not request.GET else 404,
         )
-    path_ids = {pk for chosen in ids for pk in index.lineage_ids(chosen)}
-    by_id = {v.pk: v for v in Version.objects.filter(pk__in=path_ids).select_related("author")}
+    paths = lineages(index, ids[0], ids[1])
+    path_a, path_b = fold(paths.path_a, tail=3), fold(paths.path_b, tail=3)
+    shown = {pk for pk in (*path_a, *path_b, paths.common_ancestor) if isinstance(pk, int)}
+    by_id = {v.pk: v for v in Version.objects.filter(pk__in=shown).select_related("author")}
+
+    def listed(path):
+        return [step if isinstance(step, Folded) else by_id[step] for step in path]
+
     a, b = by_id[ids[0]], by_id[ids[1]]
-    context.update(a=a, b=b, **compare_versions(a, b, by_id))
+    context.update(
+        a=a,
+        b=b,
+        differences=compare_versions(a, b),
+        common_ancestor=by_id.get(paths.common_ancestor),
+        path_a=listed(path_a),
+        path_b=listed(path_b),
+    )
     return TemplateResponse(request, "projects/compare.html", context)

@@ -72,7 +72,7 @@
   function poll() {
     const el = live();
     if (!el) return;
-    const url = el.dataset.updatesUrl + "?since=" + seenSeq() + "&selected=" + selectedNumber();
+    const url = el.dataset.updatesUrl + "?since=" + seenSeq();
     htmx.ajax("GET", url, { source: el, swap: "none" });
   }
 
@@ -100,7 +100,7 @@
   }
 
   function askSince() {
-    if (socket) socket.send(JSON.stringify({ since: seenSeq(), selected: selectedNumber() }));
+    if (socket) socket.send(JSON.stringify({ since: seenSeq() }));
   }
 
   window.setInterval(function () {

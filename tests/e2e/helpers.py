@@ -270,3 +270,34 @@ def open_version(page: Page, project_id: int, number: int) -> Shown:
     expect(page.locator("#version-panel")).to_have_attribute("data-version-number", str(number))
     expect(page).to_have_url(re.compile(rf"/projects/{project_id}/v/{number}/$"))
     return shown_version(page)
+
+
+def grow_tree(studio, *, project_id: int, count: int) -> None:
+    """Add count ready versions to a project, as a month of edits leaves it:
+    a bushy tree on its v1, each reusing v1's video (so any can be edited)."""
+    studio.manage(
+        "shell",
+        "-c",
+        "from django.db.models import F\n"
+        "from projects.models import Project, Version\n"
+        "from tests.projects.trees import parent_number\n"
+        f"project = Project.objects.get(pk={project_id})\n"
+        "first = project.versions.get(number=1)\n"
+        "made = {1: first.pk}\n"
+        f"for number in range(2, {count} + 2):\n"
+        "    parent = parent_number('bushy', number) or 1\n"
+        "    made[number] = Version.objects.create(\n"
+        "        project=project, parent_id=made[parent], number=number, kind='edit',\n"
+        "        prompt=f'Version {number}: a little warmer. Keep everything else the same.',\n"
+        "        instruction=f'Take {number}: a little warmer',\n"
+        "        aspect_ratio=first.aspect_ratio, resolution=first.resolution,\n"
+        "        duration_seconds=first.duration_seconds, engine='local', model='local-1',\n"
+        "        status='ready', video=first.video.name, poster=first.poster.name,\n"
+        "        width=first.width, height=first.height, video_duration=first.video_duration,\n"
+        "        has_audio=first.has_audio, interaction_id=f'local-grown-{number}',\n"
+        "        author=first.author, event_seq=number, created_seq=number,\n"
+        "    ).pk\n"
+        f"Project.objects.filter(pk={project_id}).update(\n"
+        f"    last_version_number={count} + 1, event_seq=F('event_seq') + {count})\n",
+        timeout=180,
+    )

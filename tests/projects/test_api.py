@@ -27,7 +27,7 @@ from projects.models import (
     Version,
     Workspace,
 )
-from projects.services import engines, live, progress, team, versions
+from projects.services import broadcast, engines, progress, team, versions
 from projects.services import review as review_services
 from projects.services.tokens import api_token_create, api_token_revoke, token_digest
 from tests.engines import CountingEngine
@@ -998,7 +998,7 @@ async def test_a_version_stream_follows_its_whole_life(monkeypatch):
     # it, so every state the version passes through is seen, none skipped.
     shown = threading.Condition()
     seen_seq = [opened[1]["data"]["seq"]]
-    original_send = live.send
+    original_send = broadcast.send
 
     def send_and_wait(group, message):
         original_send(group, message)
@@ -1006,7 +1006,7 @@ async def test_a_version_stream_follows_its_whole_life(monkeypatch):
             with shown:
                 assert shown.wait_for(lambda: seen_seq[0] >= message["seq"], timeout=30)
 
-    monkeypatch.setattr(live, "send", send_and_wait)
+    monkeypatch.setattr(broadcast, "send", send_and_wait)
 
     async def follow():
         events = []

@@ -12,6 +12,7 @@ from projects.models import Activity, Comment, Invitation, Membership, Review, V
 from projects.services import compare, review, versions
 from projects.services import team as team_services
 from projects.services.errors import StudioError
+from projects.services.tree import TreeIndex
 from tests.factories import MembershipFactory, ProjectFactory, UserFactory, VersionFactory
 
 ROLES = ["owner", "editor", "reviewer", "viewer"]
@@ -388,14 +389,15 @@ def test_compare_shows_differences_and_the_lineage_to_the_common_ancestor(client
         prompt="Make it night. Keep everything else the same.",
         aspect_ratio="9:16",
     )
-    result = compare.compare_versions(v3, v4, {v.pk: v for v in [v1, v2, v3, v4]})
-    assert result["common_ancestor"] == v1
-    assert [v.number for v in result["path_a"]] == [2, 3]
-    assert [v.number for v in result["path_b"]] == [4]
-    changed = {row.label for row in result["differences"] if row.changed}
+    paths = compare.lineages(TreeIndex.for_project(project), v3.pk, v4.pk)
+    assert paths.common_ancestor == v1.pk
+    assert paths.path_a == [v2.pk, v3.pk]
+    assert paths.path_b == [v4.pk]
+    differences = compare.compare_versions(v3, v4)
+    changed = {row.label for row in differences if row.changed}
     assert {"Prompt", "Edit", "Aspect ratio"} <= changed
     assert "Engine" not in changed
-    prompt = next(r for r in result["differences"] if r.label == "Prompt")
+    prompt = next(r for r in differences if r.label == "Prompt")
     assert ("removed", "Add text.") in prompt.words and ("added", "Make it night.") in prompt.words
     as_user(client, members["viewer"])
     page = client.get(reverse("compare", args=[project.pk]) + "?a=3&b=4").text

@@ -36,6 +36,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from studio.engines.base import ASPECT_RATIOS, EngineError, ErrorKind
+from studio.engines.local import vocabulary as vocab
 from studio.engines.local.operations import (
     MIN_EDIT_SECONDS,
     ChangeSpeed,
@@ -49,128 +50,6 @@ from studio.engines.local.operations import (
 )
 from studio.engines.local.tokens import Kind, Token, tokenize
 
-UNDERSTOOD_EDITS = (
-    "reframe to 9:16, 16:9 or 1:1 (portrait, landscape, square); "
-    'add text or subtitles in quotes (add text "LAUNCH DAY" at the top from 1s to 3s); '
-    "trim (trim to 3s, cut the first 2 seconds); speed up or slow motion; reverse; "
-    "black and white, warmer, cooler, brighter, darker, night or neon; mute"
-)
-
-SPEEDS = (2.0, 0.5)
-
-
-def _words(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
-_FILLER = _words(
-    """a an the it its it's this that video clip footage shot scene whole entire please make
-    made turn into to be is so more much bit little slightly somewhat very really lot give
-    apply set change convert use with look looks feel tone color colors colour colours
-    effect filter style version image picture frames everything all of in on at for then
-    also now just overall mood lighting light throughout vibe can you could would like i
-    want lets let's go get some kind sort should me us by over while thanks thank"""
-)
-_LEADS = _words("please now finally next lastly just ok okay then also and")
-_JOINERS = _words("and then also but")
-_LIST_JOINERS = frozenset({",", "and"})
-# Verbs that start an edit: such a clause is never an item of a list.
-_EDIT_VERBS = _words(
-    """make add turn change put remove cut trim speed slow reverse crop reframe convert apply
-    give set mute insert replace show animate move zoom pan increase decrease boost lower
-    raise render play transform have let write draw shorten display use keep"""
-)
-# Words that go with an operation when it is in the clause.
-_CONTEXT: dict[type, frozenset[str]] = {
-    Trim: _words("trim trimmed cut shorten clip keep use only down seconds second long part"),
-    Mute: _words("audio sound music track soundtrack off"),
-    ChangeSpeed: _words("motion speed playback play down up half double twice fast times as"),
-    Reverse: _words("play played playing playback run order time"),
-    Reframe: _words("reframe re frame crop cropped aspect ratio format orientation mode reformat"),
-    ColorGrade: _words("grade grading tone tones saturation up down exposure time glow palette"),
-    TextOverlay: _words("add insert put write show display screen big large bold white that"),
-}
-_TEXT_WORDS = _words(
-    """text title titles headline label words overlay banner onscreen card say saying says
-    reads reading write put show display"""
-)
-_SUBTITLE_WORDS = _words("caption captions subtitle subtitles subs")
-_ANY_TEXT_WORDS = _TEXT_WORDS | _SUBTITLE_WORDS
-_AUDIO = "audio|sound|music|soundtrack"
-_COLOUR_NOUNS = "tones|tone|colours|colors|colour|color|grade|grading|palette|temperature|hues"
-_TIME = "<time>"
-_LOOKS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("grayscale", ("black", "and", "white")),
-    ("grayscale", ("bw|grayscale|greyscale|monochrome|desaturate|desaturated",)),
-    ("grayscale", ("gray|grey", "scale")),
-    ("night", ("day", "for", "night")),
-    ("night", ("night|nighttime", "?time")),
-    ("warmer", ("warm|warmer|warmth",)),
-    ("cooler", ("cooler|colder|cold",)),
-    # "Cool" alone is a style ("make it look cool"): a temperature only as a
-    # verb (cool it down) or before a colour noun (cool tones).
-    ("cooler", ("cool", "it|this|the|down")),
-    ("cooler", ("cool", _COLOUR_NOUNS)),
-    ("neon", ("neon|cyberpunk",)),
-    ("brighter", ("bright|brighter|brighten|lighter|lighten",)),
-    ("brighter", ("increase|raise|boost|more", "?the", "brightness|exposure")),
-    ("darker", ("dark|darker|darken|dimmer|dim",)),
-    ("darker", ("decrease|lower|reduce|less", "?the", "brightness|exposure")),
-)
-_SLOW = (
-    ("slow", "motion|mo"),
-    ("slo", "mo"),
-    ("slowmo|slomo",),
-    ("?at", "half", "?the", "speed"),
-    ("slow|slower|slowed", "?it|this|the", "?video|clip", "?down"),
-)
-_FAST = (
-    ("speed|sped", "?it|this|the", "?video|clip", "up"),
-    ("faster|quicker",),
-    ("?at", "double", "?the", "speed"),
-    ("twice", "as", "fast|quick"),
-    ("twice", "the", "speed"),
-    ("fast", "forward"),
-)
-_MUTE = (
-    ("mute|silent|silence|soundless",),
-    ("no", _AUDIO),
-    ("without", "?the|any", _AUDIO),
-    ("remove|drop|strip|cut|kill|delete|lose", "?out|off", "?the|all", _AUDIO),
-    ("turn|switch|take", "off|out", "?the", _AUDIO),
-)
-_REFRAMES = (
-    ("9:16", ("portrait|vertical",)),
-    ("16:9", ("landscape|horizontal|widescreen",)),
-    ("16:9", ("wide", "screen")),
-    ("1:1", ("square",)),
-)
-_OBJECT = ("?it|this|the", "?video|clip")
-_TRIM_VERB = "trim|cut|shorten|clip"
-_DROP_VERB = "cut|remove|drop|trim|skip|delete|lose"
-_TO = "to|until|till|-|\u2013|\u2014"
-_POSITIONS = {"upper": "top", "lower": "bottom", "centre": "center", "middle": "center"}
-_NEGATIONS = (
-    ("don't|dont|never|avoid|avoiding|exclude|excluding|no|not",),
-    ("do", "not"),
-    ("without", "changing|touching|altering|affecting|moving|adding|any"),
-)
-_PRESERVATIONS = (
-    ("keep|keeping|preserve|preserving|retain|retaining|maintain|maintaining|leave|leaving",),
-    ("same",),
-    ("everything|nothing", "else"),
-)
-# A clause ending so asks to keep something as it is ("the music unchanged").
-_AS_IS_ENDINGS = (
-    ("unchanged",),
-    ("intact",),
-    ("untouched",),
-    ("alone",),
-    ("same",),
-    ("as", "is"),
-    ("as", "it", "is"),
-    ("as", "they", "are"),
-)
 _HOLDS_FOR_PART = (ColorGrade, TextOverlay)
 _OPERATION_NAMES = {
     Trim: "A trim",
@@ -206,7 +85,7 @@ def _trim(start: float = 0.0, end: float | None = None) -> Trim:
 
 
 def _speed(factor: float) -> ChangeSpeed:
-    if factor not in SPEEDS:
+    if factor not in vocab.SPEEDS:
         raise _invalid(f"The local engine plays at double or half speed, not {factor:g}x.")
     return ChangeSpeed(factor)
 
@@ -249,12 +128,12 @@ class _Parser:
     def match(self, *parts: str) -> list[float] | None:
         """Take the tokens matching parts, in order, or none. A part is words
         (or punctuation) separated by "|", optional when it starts with "?",
-        or _TIME for seconds, which are returned."""
+        or vocab.TIME for seconds, which are returned."""
         start = self.position
         seconds: list[float] = []
         for part in parts:
             token = self.peek()
-            if part == _TIME:
+            if part == vocab.TIME:
                 if token is not None and token.kind in (Kind.TIME, Kind.NUMBER):
                     seconds.append(token.value)
                 elif token is not None and token.key == "second":  # the first second
@@ -278,7 +157,7 @@ class _Parser:
         return (
             token is None
             or token.kind in (Kind.STOP, Kind.COMMA, Kind.SEMICOLON)
-            or token.key in _JOINERS
+            or token.key in vocab.JOINERS
         )
 
     def taken(self, start: int) -> list[Token]:
@@ -294,17 +173,17 @@ class _Parser:
             self.skip_leads()
             first = self.peek()
             starts_anew = first is not None and (
-                first.kind is Kind.RANGE or first.key in _EDIT_VERBS
+                first.kind is Kind.RANGE or first.key in vocab.EDIT_VERBS
             )
             clause = self.clause()
             if clause.tokens:
-                following = bool(clauses) and clauses[-1].keeps and joiners <= _LIST_JOINERS
+                following = bool(clauses) and clauses[-1].keeps and joiners <= vocab.LIST_JOINERS
                 clause.list_item = following and not starts_anew
                 clause.keeps = clause.keeps or clause.list_item
                 clauses.append(clause)
             joiners = set()
             while (token := self.peek()) is not None and (
-                token.kind in (Kind.COMMA, Kind.SEMICOLON) or token.key in _JOINERS
+                token.kind in (Kind.COMMA, Kind.SEMICOLON) or token.key in vocab.JOINERS
             ):
                 joiners.add(token.key)
                 self.position += 1
@@ -315,9 +194,9 @@ class _Parser:
         while True:
             # "First, ..." and "Second, make ..." number steps.
             numbered = self.key() in {"first", "second"} and (
-                self.key(1) == "," or self.key(1) in _EDIT_VERBS
+                self.key(1) == "," or self.key(1) in vocab.EDIT_VERBS
             )
-            if not (numbered or self.key() in _LEADS):
+            if not (numbered or self.key() in vocab.LEADS):
                 return
             self.position += 1
 
@@ -328,7 +207,7 @@ class _Parser:
             if self.phrase(clause):
                 continue
             at = self.position
-            if self.match_any(_NEGATIONS) or self.match_any(_PRESERVATIONS):
+            if self.match_any(vocab.NEGATIONS) or self.match_any(vocab.PRESERVATIONS):
                 self.tail()
                 clause.keeps = True
                 clause.only_keeps = at == start
@@ -338,7 +217,7 @@ class _Parser:
         clause.tokens = self.taken(start)
         words = [token.key for token in clause.tokens if token.kind is not Kind.MARK]
         if not clause.operations and any(
-            tuple(words[-len(ending) :]) == ending for ending in _AS_IS_ENDINGS
+            tuple(words[-len(ending) :]) == ending for ending in vocab.AS_IS_ENDINGS
         ):
             clause.keeps = clause.only_keeps = True
         return clause
@@ -357,7 +236,7 @@ class _Parser:
         """Read the phrase starting here into clause; False when none does."""
         start = self.position
         token = self.tokens[start]
-        if token.kind in (Kind.QUOTED, Kind.RANGE) or token.key in _ANY_TEXT_WORDS:
+        if token.kind in (Kind.QUOTED, Kind.RANGE) or token.key in vocab.ANY_TEXT_WORDS:
             self.position += 1
             if token.kind is Kind.QUOTED:
                 clause.quoted.append((start, token))
@@ -377,28 +256,36 @@ class _Parser:
         return self.position > start
 
     def trim(self) -> Trim | None:
-        between = ("from|between", _TIME, _TO + "|and", _TIME)
-        if (times := self.match(_TRIM_VERB + "|keep|use", *_OBJECT, "?only", *between)) is not None:
+        between = ("from|between", vocab.TIME, vocab.TO + "|and", vocab.TIME)
+        if (
+            times := self.match(vocab.TRIM_VERB + "|keep|use", *vocab.OBJECT, "?only", *between)
+        ) is not None:
             return _trim(times[0], times[1])
-        if (times := self.match(_DROP_VERB, "?off|out|away", "?the", "first", _TIME)) is not None:
+        if (
+            times := self.match(vocab.DROP_VERB, "?off|out|away", "?the", "first", vocab.TIME)
+        ) is not None:
             return _trim(start=times[0])
-        if (times := self.match(_DROP_VERB, "?off|out|away", "?the", "last", _TIME)) is not None:
+        if (
+            times := self.match(vocab.DROP_VERB, "?off|out|away", "?the", "last", vocab.TIME)
+        ) is not None:
             return _trim(end=-times[0])
         for verb in (
             ("keep|use", "?only"),
-            (_TRIM_VERB, *_OBJECT, "?down", "to"),
+            (vocab.TRIM_VERB, *vocab.OBJECT, "?down", "to"),
             ("only", "keep"),
         ):
-            if (times := self.match(*verb, "?just", "the", "last|final", _TIME)) is not None:
+            if (times := self.match(*verb, "?just", "the", "last|final", vocab.TIME)) is not None:
                 return _trim(start=-times[0])
-            if (times := self.match(*verb, "?just", "?the", "?first", _TIME, "?only")) is not None:
+            if (
+                times := self.match(*verb, "?just", "?the", "?first", vocab.TIME, "?only")
+            ) is not None:
                 return _trim(end=times[0])
-        if (times := self.match(_TIME, "long")) is not None:
+        if (times := self.match(vocab.TIME, "long")) is not None:
             return _trim(end=times[0])
         return None
 
     def mute(self) -> Mute | None:
-        return Mute() if self.match_any(_MUTE) else None
+        return Mute() if self.match_any(vocab.MUTE) else None
 
     def look(self) -> ColorGrade | None:
         start = self.position
@@ -409,7 +296,7 @@ class _Parser:
             self.position += 1
         else:
             self.match("twice|much|far", "?as")
-        for look, rule in _LOOKS:
+        for look, rule in vocab.LOOKS:
             if self.match(*rule) is not None:
                 return ColorGrade(look)
         self.position = start
@@ -423,9 +310,9 @@ class _Parser:
                 return _speed(1 / token.value)
             self.match("?faster|quicker|speed")
             return _speed(token.value)
-        if self.match_any(_SLOW):
+        if self.match_any(vocab.SLOW):
             return ChangeSpeed(0.5)
-        if self.match_any(_FAST):
+        if self.match_any(vocab.FAST):
             return ChangeSpeed(2.0)
         return None
 
@@ -438,7 +325,7 @@ class _Parser:
         if token is not None and token.kind is Kind.RATIO and token.text in ASPECT_RATIOS:
             self.position += 1
             return Reframe(token.text)
-        for aspect_ratio, rule in _REFRAMES:
+        for aspect_ratio, rule in vocab.REFRAMES:
             if self.match(*rule) is not None:
                 return Reframe(aspect_ratio)
         return None
@@ -448,34 +335,36 @@ class _Parser:
         start = self.position
         self.match("?at|on|in|to|across|along", "?the")
         where = self.key()
-        if where not in {"top", "bottom", "center", *_POSITIONS}:
+        if where not in {"top", "bottom", "center", *vocab.POSITIONS}:
             self.position = start
             return None
         self.position += 1
         lower_third = where == "lower" and self.match("third") is not None
         self.match("?third|part|edge|half")
         self.match("of", "?the", "screen|frame|video|image|picture")
-        return _POSITIONS.get(where, where), lower_third
+        return vocab.POSITIONS.get(where, where), lower_third
 
     def span(self) -> Span | None:
         """A time on the edited video: start and end seconds."""
-        if (times := self.match("from", _TIME, _TO, _TIME)) is not None:
+        if (times := self.match("from", vocab.TIME, vocab.TO, vocab.TIME)) is not None:
             return times[0], times[1]
-        if (times := self.match("between", _TIME, "and|-|\u2013|\u2014", _TIME)) is not None:
+        if (
+            times := self.match("between", vocab.TIME, "and|-|\u2013|\u2014", vocab.TIME)
+        ) is not None:
             return times[0], times[1]
         during = "?for|during|in|over"
-        if (times := self.match(during, "?the", "first", _TIME)) is not None:
+        if (times := self.match(during, "?the", "first", vocab.TIME)) is not None:
             return 0.0, times[0]
-        if (times := self.match(during, "?the", "last|final", _TIME)) is not None:
+        if (times := self.match(during, "?the", "last|final", vocab.TIME)) is not None:
             return -times[0], None
         onwards = "?on|onwards|onward"
         for rule in (
-            ("from|after|at", _TIME, onwards),
-            ("starting|beginning", "?at|from", _TIME, onwards),
+            ("from|after|at", vocab.TIME, onwards),
+            ("starting|beginning", "?at|from", vocab.TIME, onwards),
         ):
             if (times := self.match(*rule)) is not None:
                 return times[0], None
-        for rule in (("until|till|for", _TIME), ("up", "to", _TIME)):
+        for rule in (("until|till|for", vocab.TIME), ("up", "to", vocab.TIME)):
             if (times := self.match(*rule)) is not None:
                 return 0.0, times[0]
         return None
@@ -496,7 +385,7 @@ def _bind_text(clause: _Clause, unplaced: list[Token]) -> list[tuple[int, EditOp
     unplaced.extend(token for _, token in extra)
     if not quoted.text:
         unplaced.append(quoted)
-    subtitle = lower_third or any(word.key in _SUBTITLE_WORDS for word in clause.text_words)
+    subtitle = lower_third or any(word.key in vocab.SUBTITLE_WORDS for word in clause.text_words)
     where = clause.positions[0][0] if clause.positions else ("bottom" if subtitle else "center")
     unplaced.extend(token for *_, tokens in clause.positions[1:] for token in tokens)
     return [(index, TextOverlay(quoted.text, where, subtitle=subtitle))]
@@ -531,7 +420,7 @@ def _written(instruction: str, tokens: list[Token]) -> str:
 def _not_understood(instruction: str, clause: _Clause, unplaced: list[Token]) -> EngineError:
     # Name what is not an edit verb: in "make the cat dance" that is the cat
     # dancing, not the making.
-    named = [token for token in unplaced if token.key not in _EDIT_VERBS] or unplaced
+    named = [token for token in unplaced if token.key not in vocab.EDIT_VERBS] or unplaced
     names = _spoken_list(
         [
             _written(instruction, [token]) if token.kind is Kind.QUOTED else f'"{token.text}"'
@@ -544,7 +433,7 @@ def _not_understood(instruction: str, clause: _Clause, unplaced: list[Token]) ->
     return EngineError(
         ErrorKind.NOT_UNDERSTOOD,
         f'The local engine did not understand "{_written(instruction, clause.tokens)}": it '
-        f"could not place {names}{hint}. It understands: {UNDERSTOOD_EDITS}.",
+        f"could not place {names}{hint}. It understands: {vocab.UNDERSTOOD_EDITS}.",
     )
 
 
@@ -565,9 +454,9 @@ def _read(instruction: str, clause: _Clause, sentence_span: Span | None) -> list
         operations = _bind_spans(operations, spans, _written(instruction, clause.tokens))
     elif spans:
         unplaced.extend(token for _, tokens in clause.spans for token in tokens)
-    allowed = _FILLER.union(*(_CONTEXT[type(op)] for op in operations))
+    allowed = vocab.FILLER.union(*(vocab.CONTEXT[type(op)] for op in operations))
     if operations:
-        allowed |= _EDIT_VERBS | _ANY_TEXT_WORDS
+        allowed |= vocab.EDIT_VERBS | vocab.ANY_TEXT_WORDS
     unplaced.extend(clause.loose)
     unplaced = [token for token in unplaced if token.kind is not Kind.MARK]
     unplaced = [token for token in unplaced if token.key not in allowed or not token.key]
@@ -601,7 +490,7 @@ def parse_instruction(instruction: str) -> list[EditOperation]:
     if not operations:
         raise EngineError(
             ErrorKind.NOT_UNDERSTOOD,
-            f"The local engine found no edit to make. It understands: {UNDERSTOOD_EDITS}.",
+            f"The local engine found no edit to make. It understands: {vocab.UNDERSTOOD_EDITS}.",
         )
     for kind, label in ((ChangeSpeed, "speeds"), (Reframe, "aspect ratios")):
         if len({op for op in operations if isinstance(op, kind)}) > 1:

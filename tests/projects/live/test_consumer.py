@@ -8,7 +8,7 @@ from asgiref.sync import async_to_sync, sync_to_async
 from django.db import transaction
 
 from projects.models import Membership, Version
-from projects.services import live, review, team, versions
+from projects.services import broadcast, review, team, versions
 from tests.factories import MembershipFactory, ProjectFactory, VersionFactory
 from tests.projects.live.conftest import closes, connect_as, receive_containing
 
@@ -59,7 +59,12 @@ async def test_a_page_hears_the_latest_event_number_at_once(db):
 async def test_a_page_behind_gets_what_changed_since_its_number(db):
     member, project = await setup_project()
     running = await sync_to_async(VersionFactory)(
-        project=project, number=1, status=Version.Status.GENERATING, progress=0.4, event_seq=3
+        project=project,
+        number=1,
+        status=Version.Status.GENERATING,
+        progress=0.4,
+        event_seq=3,
+        created_seq=3,
     )
     await sync_to_async(VersionFactory)(
         project=project, number=2, status=Version.Status.READY, event_seq=1
@@ -71,7 +76,9 @@ async def test_a_page_behind_gets_what_changed_since_its_number(db):
     catch_up = await communicator.receive_from(timeout=5)
     assert f'id="status-{running.pk}"' in catch_up
     assert 'value="40"' in catch_up
-    assert 'data-seq="3"' in catch_up and 'id="version-tree"' in catch_up
+    assert 'data-seq="3"' in catch_up
+    # Made since the page's number: a new row of the tree.
+    assert f'id="node-{running.pk}"' in catch_up and "beforeend:#version-tree" in catch_up
     assert json.loads(await communicator.receive_from(timeout=5)) == {"heartbeat": 3}
     # Asking again since an older number resends what changed since then.
     await communicator.send_json_to({"since": 0})
@@ -144,7 +151,7 @@ async def test_a_socket_closes_when_its_user_signs_out(db):
     communicator = await connect_as(member.user, project)
     assert (await communicator.connect())[0]
     await communicator.receive_from(timeout=5)
-    await sync_to_async(live.session_ended)(user_id=member.user.pk)
+    await sync_to_async(broadcast.session_ended)(user_id=member.user.pk)
     assert await closes(communicator) == 4401
 
 

@@ -13,7 +13,7 @@ from channels.layers import get_channel_layer
 from projects.live import fragments
 from projects.live.hub import get_hub
 from projects.models import Membership, Version
-from projects.services import generation, live
+from projects.services import broadcast, generation
 from tests.factories import MembershipFactory, ProjectFactory, VersionFactory
 from tests.projects.live.conftest import connect_as, receive_containing
 
@@ -112,7 +112,7 @@ async def test_a_hub_dropped_from_its_group_catches_up_at_the_next_heartbeat(db)
     (communicator,) = await connect_all(members, project)
     hub = get_hub()
     # As a channel layer does with a membership it thinks stale.
-    await get_channel_layer().group_discard(live.project_group(project.pk), hub.channel)
+    await get_channel_layer().group_discard(broadcast.project_group(project.pk), hub.channel)
     await progress(version, 0.7)
     message = await receive_containing(communicator, f'id="badge-{version.pk}"', timeout=3)
     assert "70%" in message

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from studio.engines.base import EngineError, ErrorKind
-from studio.engines.local.grammar import UNDERSTOOD_EDITS, parse_instruction
+from studio.engines.local.grammar import parse_instruction
 from studio.engines.local.operations import (
     ChangeSpeed,
     ColorGrade,
@@ -15,6 +15,7 @@ from studio.engines.local.operations import (
     TextOverlay,
     Trim,
 )
+from studio.engines.local.vocabulary import UNDERSTOOD_EDITS
 
 
 def test_a_single_timecode_starts_text_then() -> None:

@@ -1,5 +1,6 @@
-"""Live events: numbered per project and sent after the transaction that made
-them commits, to one Channels group per project and one per user. The socket
+"""Broadcast: live events, numbered per project and sent after the
+transaction that made them commits, to one Channels group per project and
+one per user. The socket
 is a cache of the database, never the truth: a page that missed an event
 asks for everything since the last number it saw.
 
@@ -41,8 +42,10 @@ def record_event(version: Version, *, kind: str) -> None:
     with transaction.atomic():
         Project.objects.filter(pk=version.project_id).update(event_seq=F("event_seq") + 1)
         seq = Project.objects.values_list("event_seq", flat=True).get(pk=version.project_id)
-        Version.objects.filter(pk=version.pk).update(event_seq=seq)
-        version.event_seq = seq
+        numbers = {"event_seq": seq, **({"created_seq": seq} if kind == "created" else {})}
+        Version.objects.filter(pk=version.pk).update(**numbers)
+        for name, value in numbers.items():
+            setattr(version, name, value)
         message = {
             "type": "version.changed",
             "project_id": version.project_id,
