@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 
 from asgiref.sync import sync_to_async
@@ -85,8 +86,13 @@ def stream_payloads(batch: Batch, variants: set[str]) -> dict[str, list[dict]]:
     """A batch of events as every stream of the project sends them: each
     changed version's state, read once for all streams."""
     versions = list(Version.objects.filter(pk__in=batch.version_ids).order_by("number"))
+    batch.as_announced(versions)
     kind = next(iter(batch.kinds)) if len(batch.kinds) == 1 else "state"
-    return {variant: _version_events(versions, kind=kind) for variant in variants}
+    events = _version_events(versions, kind=kind)
+    sent_at = time.time()
+    for event in events:
+        event["sent_at"] = sent_at
+    return {variant: events for variant in variants}
 
 
 def _snapshot(

@@ -295,6 +295,9 @@ class VersionEvent(Schema):
     error: VersionError | None
     seq: int
     video_url: str | None
+    sent_at: float | None = Field(
+        None, description="When the server sent the event, in seconds since the epoch."
+    )
 
 
 # Review.

@@ -11,8 +11,10 @@ again.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.template.loader import render_to_string
 
@@ -45,7 +47,10 @@ BRANCH_KINDS = {"created", "decision", "pick"}
 
 @dataclass
 class Batch:
-    """Events of one project, coalesced: what changed and their numbers."""
+    """Events of one project, coalesced: what changed and their numbers. A
+    batch holds at most one state of each version (progress within a state
+    coalesces; a new state starts the next batch), so every state a version
+    passes through is shown, in order."""
 
     project_id: int
     first_seq: int = 0
@@ -53,6 +58,12 @@ class Batch:
     version_ids: set[int] = field(default_factory=set)
     created_ids: set[int] = field(default_factory=set)
     kinds: set[str] = field(default_factory=set)
+    states: dict[int, dict] = field(default_factory=dict)
+
+    def accepts(self, event: dict) -> bool:
+        announced = self.states.get(event["version_id"])
+        state = event.get("state")
+        return announced is None or state is None or announced["status"] == state["status"]
 
     def add(self, event: dict) -> None:
         seq = event.get("seq", 0)
@@ -63,6 +74,21 @@ class Batch:
         self.kinds.add(kind)
         if kind == "created":
             self.created_ids.add(event["version_id"])
+        if event.get("state") is not None:
+            self.states[event["version_id"]] = event["state"]
+
+    def as_announced(self, versions: list[Version]) -> None:
+        """Show each version in the state the batch's events announced."""
+        for version in versions:
+            state = self.states.get(version.pk)
+            if state is None:
+                continue
+            version.status = state["status"]
+            version.progress = state["progress"]
+            version.error_kind = state["error_kind"]
+            version.error_message = state["error_message"]
+            retry_at = state.get("retry_at")
+            version.retry_at = datetime.fromisoformat(retry_at) if retry_at else None
 
 
 def role_membership(role: str) -> Membership:
@@ -81,9 +107,14 @@ def render_batch(batch: Batch, roles: Iterable[str]) -> dict[str, str]:
         .select_related("author")
         .order_by("number")
     )
+    batch.as_announced(versions)
     kinds = batch.kinds
     context = _changed_context(project, versions, kinds, created_ids=batch.created_ids)
-    context.update(event_seq=batch.last_seq, first_seq=batch.first_seq or batch.last_seq)
+    context.update(
+        event_seq=batch.last_seq,
+        first_seq=batch.first_seq or batch.last_seq,
+        sent_at=round(time.time() * 1000),
+    )
     return {role: _render(context, role) for role in roles}
 
 

@@ -60,7 +60,8 @@ class Subscriber:
 @dataclass
 class _ProjectRoom:
     subscribers: set[Subscriber] = field(default_factory=set)
-    pending: Batch | None = None
+    # Batches waiting to be delivered, in order; the last one gathers events.
+    pending: list[Batch] = field(default_factory=list)
     delivering: asyncio.Task | None = None
     relayed_seq: int = 0
     presence_dirty: bool = False
@@ -189,17 +190,17 @@ class LiveHub:
     # Delivering events.
 
     def _queue(self, project_id: int, room: _ProjectRoom, event: dict) -> None:
-        if event.get("seq", 0) <= room.relayed_seq and room.pending is None:
+        if event.get("seq", 0) <= room.relayed_seq and not room.pending:
             return  # already delivered (a catch-up got there first)
-        if room.pending is None:
-            room.pending = Batch(project_id=project_id)
-        room.pending.add(event)
+        if not room.pending or not room.pending[-1].accepts(event):
+            room.pending.append(Batch(project_id=project_id))
+        room.pending[-1].add(event)
         if room.delivering is None or room.delivering.done():
-            room.delivering = asyncio.create_task(self._deliver_pending(project_id, room))
+            room.delivering = asyncio.create_task(self._deliver_pending(room))
 
-    async def _deliver_pending(self, project_id: int, room: _ProjectRoom) -> None:
-        while room.pending is not None:
-            batch, room.pending = room.pending, None
+    async def _deliver_pending(self, room: _ProjectRoom) -> None:
+        while room.pending:
+            batch = room.pending.pop(0)
             await self._deliver_batch(room, batch)
             room.relayed_seq = max(room.relayed_seq, batch.last_seq)
 
@@ -262,7 +263,7 @@ class LiveHub:
             room = self.rooms.get(project_id)
             if room is None:
                 continue
-            if seq > room.relayed_seq and room.pending is None and not _busy(room):
+            if seq > room.relayed_seq and not room.pending and not _busy(room):
                 # An event never reached this server: send what it missed.
                 await self._catch_up(project_id, room, seq)
             await self._send_all(

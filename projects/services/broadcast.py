@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from asgiref.sync import async_to_sync
@@ -53,6 +54,15 @@ def record_event(version: Version, *, kind: str) -> None:
             "parent_id": version.parent_id,
             "kind": kind,
             "seq": seq,
+            # The state this event announces: by the time it is shown the
+            # version may have moved on, and every state is shown in turn.
+            "state": {
+                "status": version.status,
+                "progress": version.progress,
+                "error_kind": version.error_kind,
+                "error_message": version.error_message,
+                "retry_at": version.retry_at.isoformat() if version.retry_at else None,
+            },
         }
         send_on_commit(project_group(version.project_id), message)
 
@@ -121,17 +131,32 @@ def presence_forget(*, server: str) -> None:
     Presence.objects.filter(channel_name__startswith=f"{server}:").delete()
 
 
-def viewers(project: Project | int) -> list:
-    """Who has the project open now, by name."""
+@dataclass(frozen=True)
+class Viewers:
+    """Who has a project open: the first few by name, and how many in all."""
+
+    named: list
+    count: int
+
+    @property
+    def others(self) -> int:
+        return self.count - len(self.named)
+
+
+VIEWERS_NAMED = 12
+
+
+def viewers(project: Project | int) -> Viewers:
     project_id = project if isinstance(project, int) else project.pk
-    user_ids = (
+    user_ids = set(
         Presence.objects.filter(
             project_id=project_id, seen_at__gte=timezone.now() - PRESENCE_TIMEOUT
-        )
-        .values_list("user_id", flat=True)
-        .distinct()
+        ).values_list("user_id", flat=True)
     )
-    return list(get_user_model().objects.filter(pk__in=user_ids).order_by("username"))
+    named = list(
+        get_user_model().objects.filter(pk__in=user_ids).order_by("username")[:VIEWERS_NAMED]
+    )
+    return Viewers(named=named, count=len(user_ids))
 
 
 def presence_changed(project_id: int) -> None:

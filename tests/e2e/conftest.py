@@ -134,6 +134,9 @@ def studio(tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path):
     env.update(
         STUDIO_VAR_DIR=str(var_dir),
         STUDIO_POLL_SECONDS="0.5",
+        # Heartbeats often, so a change made outside the server (by a
+        # test through manage.py) reaches open pages within seconds.
+        STUDIO_LIVE_HEARTBEAT_SECONDS="2",
         DJANGO_SETTINGS_MODULE="studio.settings",
         PYTHONUNBUFFERED="1",
     )

@@ -72,6 +72,10 @@ class Command(BaseCommand):
                 lifespan="off",
                 log_level="warning" if verbosity < 2 else "info",
                 ws_ping_interval=20,
+                # A live event goes to every open page as the same bytes:
+                # compressing them once per socket would cost more CPU than
+                # the bandwidth it saves.
+                ws_per_message_deflate=False,
             )
         )
         display_host = f"[{host}]" if ":" in host else host

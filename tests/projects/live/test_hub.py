@@ -99,10 +99,12 @@ async def test_presence_is_one_small_message_for_a_burst_of_pages(db, settings):
     while True:
         message = await receive_containing(first, 'id="presence"')
         seen.append(message)
-        if all(m.user.username in message for m in members):
+        if f'data-count="{len(members)}"' in message:
             break
         assert len(seen) < 3
     assert all(m.startswith('<p id="presence"') and len(m) < 4000 for m in seen)
+    # The first names, and how many more.
+    assert f"and {len(members) - 12} more" in seen[-1]
     for communicator in [first, *others]:
         await communicator.disconnect()
 
@@ -145,4 +147,33 @@ async def test_events_arriving_during_a_render_are_coalesced_in_order(db):
     assert len(covered) < 4
     assert covered[0][0] == 1
     assert all(b[0] == a[1] + 1 for a, b in itertools.pairwise(covered))
+    await communicator.disconnect()
+
+
+@sync_to_async
+def advance(version: Version, status: str) -> None:
+    """A state change, as a worker writes it."""
+    version.refresh_from_db()
+    generation.version_write(version, expect=version.status, status=status)
+
+
+async def test_every_state_is_shown_in_order_however_fast_it_changes(db):
+    project, version, members = await setup_watchers({})
+    (communicator,) = await connect_all(members, project)
+
+    def slow(batch, roles):
+        time.sleep(0.3)
+        return fragments.render_batch(batch, roles)
+
+    for subscriber in get_hub().subscribers(project.pk):
+        subscriber.renderer = slow
+    # Progress, then three states in a row, faster than one render.
+    await asyncio.to_thread(progress.func, version, 0.5)
+    for status in ("saving", "generating", "saving"):
+        await asyncio.to_thread(advance.func, version, status)
+    shown = []
+    while len(shown) < 4:
+        message = await receive_containing(communicator, f'id="badge-{version.pk}"')
+        shown.append(message.split(f'id="badge-{version.pk}"')[1].split('data-status="')[1][:10])
+    assert [s.split('"')[0] for s in shown] == ["generating", "saving", "generating", "saving"]
     await communicator.disconnect()
