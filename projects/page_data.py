@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.http import Http404, HttpRequest
 from django.urls import reverse
 
@@ -244,6 +245,7 @@ def project_page_context(
         "comment_form": CommentForm(),
         "review_form": ReviewForm(),
         "statuses": Version.Status.choices,
+        "live_silent_ms": round(settings.STUDIO_LIVE_SILENT_SECONDS * 1000),
     }
 
 

@@ -142,6 +142,9 @@ else:
 STUDIO_LIVE_HEARTBEAT_SECONDS = float(os.environ.get("STUDIO_LIVE_HEARTBEAT_SECONDS", "10"))
 STUDIO_LIVE_PRESENCE_SECONDS = float(os.environ.get("STUDIO_LIVE_PRESENCE_SECONDS", "1"))
 STUDIO_LIVE_SEND_TIMEOUT_SECONDS = float(os.environ.get("STUDIO_LIVE_SEND_TIMEOUT_SECONDS", "10"))
+# A page that hears nothing (not even a heartbeat) for this long polls
+# instead, and says so, until its socket is healthy again.
+STUDIO_LIVE_SILENT_SECONDS = float(os.environ.get("STUDIO_LIVE_SILENT_SECONDS", "25"))
 
 TASKS = {
     "default": {

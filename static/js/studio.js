@@ -9,12 +9,20 @@
   "use strict";
 
   const POLL_MS = 2000;
-  const SILENT_MS = 25000; // the server sends a heartbeat every 10 s
-  const WATCH_MS = 5000;
+  // The server sends a heartbeat every 10 s; this much silence means the
+  // socket is broken though still open (the page says how long it waits).
+  function silentMs() {
+    const el = live();
+    return el ? parseInt(el.dataset.silentMs || "25000", 10) : 25000;
+  }
+  const WATCH_MS = 1000;
   let pollTimer = null;
   let lastHeard = Date.now();
   let socketOpen = false;
   let socket = null;
+  // Set while a silent socket is being replaced: its close is expected.
+  let replacingSilent = false;
+  const PAUSED = "Live updates paused (checking every 2 s)";
 
   function live() {
     return document.getElementById("project-live");
@@ -92,11 +100,12 @@
   }
 
   function heard() {
+    // A message proves a socket is open (a replaced one may close after its
+    // successor opened).
     lastHeard = Date.now();
-    if (socketOpen) {
-      stopPolling();
-      setStatus("Live", "open");
-    }
+    socketOpen = true;
+    stopPolling();
+    setStatus("Live", "open");
   }
 
   function askSince() {
@@ -105,8 +114,10 @@
 
   window.setInterval(function () {
     if (!live()) return;
-    if (socketOpen && Date.now() - lastHeard > SILENT_MS) {
-      startPolling("Live updates paused (checking every 2 s)");
+    if (socketOpen && Date.now() - lastHeard > silentMs()) {
+      startPolling(PAUSED);
+      replacingSilent = true;
+      lastHeard = Date.now();
       if (socket) socket.reconnect();
     }
   }, WATCH_MS);
@@ -114,7 +125,9 @@
   document.addEventListener("htmx:wsOpen", function (event) {
     socket = event.detail.socketWrapper;
     socketOpen = true;
-    heard();
+    // Live once the studio is heard (it says the latest number at once), not
+    // merely once the socket opens: an open socket can be a silent one.
+    lastHeard = Date.now();
     // Whatever happened since the page (or the last message) was drawn.
     askSince();
   });
@@ -127,6 +140,11 @@
       stopPolling();
       setStatus(code === 4000 ? "Your role changed: reloading…" : "No longer available", "closed");
       window.location.reload();
+      return;
+    }
+    if (replacingSilent) {
+      replacingSilent = false;
+      startPolling(PAUSED);
       return;
     }
     startPolling("Reconnecting… (checking every 2 s)");

@@ -137,6 +137,7 @@ def studio(tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path):
         # Heartbeats often, so a change made outside the server (by a
         # test through manage.py) reaches open pages within seconds.
         STUDIO_LIVE_HEARTBEAT_SECONDS="2",
+        STUDIO_LIVE_SILENT_SECONDS="6",
         DJANGO_SETTINGS_MODULE="studio.settings",
         PYTHONUNBUFFERED="1",
     )

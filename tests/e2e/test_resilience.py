@@ -82,3 +82,44 @@ def test_generation_survives_a_dropped_websocket(page, screenshot):
     assert len(network.open) == 1
     assert_not_reloaded(page)
     screenshot(page)
+
+
+class Silence:
+    """Every websocket reaches the studio, but while silent nothing the
+    studio sends reaches the page: a socket that is open and says nothing."""
+
+    def __init__(self):
+        self.silent = False
+        self.connections = 0
+
+    def route(self, ws: WebSocketRoute) -> None:
+        self.connections += 1
+        server = ws.connect_to_server()
+        server.on_message(lambda message: None if self.silent else ws.send(message))
+
+
+def test_a_silent_socket_is_noticed_and_polling_takes_over(page, screenshot):
+    silence = Silence()
+    page.route_web_socket("**/ws/projects/**", silence.route)
+    sign_up(page, "quiet")
+    project_id = create_project(page, "Quiet connection")
+    fill_composer(page, prompt="Snow falling past a streetlight", duration=10)
+    mark_no_reload(page)
+    v1 = generate(page, project_id)
+    wait_live(page)
+
+    silence.silent = True
+    # Open but silent past its bound (6 s here): the page says so and polls.
+    expect(page.locator("#live-status")).to_have_text(
+        "Live updates paused (checking every 2 s)", timeout=15_000
+    )
+    wait_for_status(page, v1, "ready")
+    expect(page.locator(f"#media-{v1.pk} video.player")).to_be_visible()
+    screenshot(page, "test_a_silent_socket_polling")
+
+    # The page tried a new socket meanwhile; once the studio is heard again
+    # it is live.
+    silence.silent = False
+    wait_live(page, timeout=RECONNECT_TIMEOUT)
+    assert silence.connections >= 2
+    assert_not_reloaded(page)
