@@ -196,6 +196,8 @@ class EditForm(forms.Form):
         )
         self.fields["engine"].choices = _engine_choices(names)
         self.fields["engine"].initial = self.capabilities.name
+        # What the parent was told to keep is kept again, unless changed.
+        self.fields["preserve"].initial = (parent.prompt_fields or {}).get("preserve", "")
         self.templates = [t for t in TASK_TEMPLATES.values() if t.mode == "edit"]
 
     def clean_addresses(self) -> list[int]:

@@ -29,8 +29,8 @@ api = StudioAPI(
     version="1",
     description=(
         "Make and review short AI videos from scripts. Authenticate with "
-        "`Authorization: Bearer <token>` (create a token under Settings → API tokens, or "
-        "`manage.py create_api_token`). Errors are "
+        "`Authorization: Bearer <token>` (create a token under *API tokens* in the "
+        "account menu, or `manage.py create_api_token`). Errors are "
         '`{"error": {"code": ..., "message": ..., "field": ...}}`.'
     ),
     urls_namespace="api-v1",

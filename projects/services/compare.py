@@ -1,9 +1,14 @@
-"""What differs between two versions: their parameters word by word, and
-their lineages from the nearest common ancestor."""
+"""What differs between two versions, as videos: the edits each lineage
+applied from their nearest common ancestor (for a parent and its child, the
+one edit), and the parameters that differ. Prompts are diffed word by word
+only between versions that share no ancestor: between relatives a prompt
+diff would show what an edit kept as removed."""
 
 from __future__ import annotations
 
 import difflib
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from projects.models import Version
@@ -32,10 +37,24 @@ class FieldDifference:
     words: list[tuple[str, str]]
 
 
-def compare_versions(a: Version, b: Version) -> list[FieldDifference]:
-    """What differs between two versions' parameters, word by word."""
+# Between relatives the edits along the lineages say what changed.
+PROMPT_NAMES = {"prompt", "instruction", "keep_rest_same"}
+_TIME_RANGE = re.compile(r"\[\s*(\d+(?:\.\d+)?)\s*s?\s*(?:[-\u2013]\s*\d+(?:\.\d+)?\s*s?\s*)?\]")
+
+
+def first_time_range(texts: Iterable[str]) -> float | None:
+    """Where the first edit that names a time range starts (`[2-4s]`)."""
+    for text in texts:
+        if match := _TIME_RANGE.search(text or ""):
+            return float(match[1])
+    return None
+
+
+def compare_versions(a: Version, b: Version, *, related: bool = False) -> list[FieldDifference]:
+    """What differs between two versions' parameters, word by word; for
+    relatives, not their prompts (their lineages' edits say it)."""
     rows = []
-    fields = [*COMPARED_FIELDS] + [
+    fields = [f for f in COMPARED_FIELDS if not (related and f[0] in PROMPT_NAMES)] + [
         (f"prompt_fields.{key}", key.capitalize())
         for key in PROMPT_FIELDS
         if key in a.prompt_fields or key in b.prompt_fields
@@ -53,7 +72,12 @@ def compare_versions(a: Version, b: Version) -> list[FieldDifference]:
                 a=value_a,
                 b=value_b,
                 changed=value_a != value_b,
-                words=_word_diff(value_a, value_b) if value_a != value_b else [],
+                # Words for text; a parameter is shown whole.
+                words=(
+                    _word_diff(value_a, value_b)
+                    if value_a != value_b and (name in PROMPT_NAMES or "." in name)
+                    else []
+                ),
             )
         )
     return rows

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
@@ -11,8 +12,10 @@ from projects.models import Activity, Comment, Membership, Project, Review, Vers
 from projects.services.access import require
 from projects.services.activity import activity_record
 from projects.services.broadcast import record_event
+from projects.services.engines import get_engine
 from projects.services.errors import StudioError
 from projects.services.prompts import sentence
+from studio.engines.base import EngineError
 
 
 def comment_create(
@@ -92,6 +95,33 @@ def comment_set_resolved(*, comment: Comment, membership: Membership, resolved: 
         comment.save(update_fields=["resolved_at", "resolved_by", "updated_at"])
         record_event(comment.version, kind="comments")
     return comment
+
+
+@dataclass(frozen=True)
+class CommentForEdit:
+    """A review comment as the next edit would carry it, and whether the
+    edit's engine can act on it (and why not)."""
+
+    comment: Comment
+    line: str
+    refusal: str = ""
+
+
+def comments_for_edit(comments: Iterable[Comment], *, engine: str) -> list[CommentForEdit]:
+    """Each comment's line of an edit prompt, checked with the engine that
+    would make the edit: the local engine acts on its own commands only; a
+    model reads every line."""
+    checked = []
+    for comment in sorted(comments, key=lambda c: (c.start_seconds is None, c.start_seconds or 0)):
+        line = comments_edit_instruction([comment])
+        try:
+            get_engine(engine).check_instruction(line)
+        except EngineError as error:
+            reason = error.message.split(" It understands:")[0]
+            checked.append(CommentForEdit(comment, line, refusal=reason))
+        else:
+            checked.append(CommentForEdit(comment, line))
+    return checked
 
 
 def comments_edit_instruction(comments: Iterable[Comment]) -> str:

@@ -15,8 +15,8 @@ from django.views.decorators.http import require_GET, require_POST
 from projects.forms import CommentForm, EditForm, ReviewForm
 from projects.models import Comment, Membership, Version
 from projects.page_data import attach_review
-from projects.services import review
-from projects.services.compare import compare_versions, lineages
+from projects.services import composer, review
+from projects.services.compare import compare_versions, first_time_range, lineages
 from projects.services.errors import StudioError
 from projects.services.provenance import provenance_json
 from projects.services.tree import Folded, TreeIndex, fold
@@ -136,16 +136,25 @@ def comments_to_edit(request: HttpRequest, project_id: int, number: int) -> Http
     version, membership = version_of(request, project_id, number)
     if not membership.can_generate:
         return HttpResponse("Only owners and editors can turn comments into an edit.", status=403)
-    ids = [int(i) for i in request.POST.getlist("comment") if i.isdigit()]
+    ids = [int(i) for i in request.POST.getlist("comment") if i.isdigit() and len(i) < 19]
     comments = list(version.comments.filter(pk__in=ids, resolved_at__isnull=True, parent=None))
+    engine = composer.edit_engine_default(version)
+    checked = review.comments_for_edit(comments, engine=engine)
+    usable = [c for c in checked if not c.refusal]
     form = EditForm(
         initial={
-            "instruction": review.comments_edit_instruction(comments),
+            "instruction": "\n".join(c.line for c in usable),
             "keep_rest_same": True,
-            "addresses": ",".join(str(c.pk) for c in comments),
+            "addresses": ",".join(str(c.comment.pk) for c in usable),
+            "engine": engine,
         },
         parent=version,
     )
+    notice = ""
+    if not comments:
+        notice = "Choose at least one open comment."
+    elif not usable:
+        notice = f"{form.capabilities.label} cannot act on these comments as they are written."
     return TemplateResponse(
         request,
         "projects/project_detail.html#edit_form",
@@ -154,7 +163,9 @@ def comments_to_edit(request: HttpRequest, project_id: int, number: int) -> Http
             "membership": membership,
             "selected": version,
             "edit_form": form,
-            "edit_notice": "" if comments else "Choose at least one open comment.",
+            "edit_notice": notice,
+            "unusable_comments": [c for c in checked if c.refusal],
+            "other_engines": [n for n in composer.edit_engine_names() if n != engine],
         },
         status=200 if comments else 422,
     )
@@ -252,12 +263,17 @@ def compare(request: HttpRequest, project_id: int) -> HttpResponse:
         return [step if isinstance(step, Folded) else by_id[step] for step in path]
 
     a, b = by_id[ids[0]], by_id[ids[1]]
+    related = paths.common_ancestor is not None
+    steps_a, steps_b = listed(path_a), listed(path_b)
+    edits = [v.instruction for v in (*steps_a, *steps_b) if not isinstance(v, Folded)]
     context.update(
         a=a,
         b=b,
-        differences=compare_versions(a, b),
+        related=related,
+        differences=compare_versions(a, b, related=related),
         common_ancestor=by_id.get(paths.common_ancestor),
-        path_a=listed(path_a),
-        path_b=listed(path_b),
+        path_a=steps_a,
+        path_b=steps_b,
+        start_at=first_time_range(edits),
     )
     return TemplateResponse(request, "projects/compare.html", context)

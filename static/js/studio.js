@@ -224,6 +224,26 @@
   }
 
   document.addEventListener("htmx:afterSettle", afterSwap);
+
+  // After Generate or Make the edit the studio goes to the new version: show
+  // it, with its progress, and put the focus there.
+  let showNewVersion = false;
+  document.addEventListener("htmx:afterRequest", function (event) {
+    const form = event.detail.elt;
+    const xhr = event.detail.xhr;
+    if (form && (form.id === "composer" || form.id === "edit-form") && xhr &&
+        xhr.getResponseHeader("HX-Location")) {
+      showNewVersion = true;
+    }
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    if (!showNewVersion) return;
+    const panel = document.getElementById("version-panel");
+    if (!panel || !panel.dataset.versionNumber) return;
+    showNewVersion = false;
+    panel.scrollIntoView({ block: "start" });
+    panel.focus({ preventScroll: true });
+  });
   document.addEventListener("htmx:wsAfterMessage", afterSwap);
 
   // When the version on screen finishes, fetch its whole panel again: the
@@ -277,6 +297,14 @@
     group.hidden = !expanded;
     item.setAttribute("aria-expanded", expanded ? "true" : "false");
   }
+
+  // A new version's row may come twice (a catch-up can cross a live event):
+  // it is drawn once.
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    const fragment = event.detail.fragment;
+    const row = fragment && fragment.querySelector && fragment.querySelector(":scope > li[id]");
+    if (row && document.getElementById(row.id)) event.detail.shouldSwap = false;
+  });
 
   // A version made live joins its parent's group: open it when the parent
   // was a leaf or is open, and draw the group as a fork once it forks.
@@ -357,23 +385,85 @@
     if (start && !start.value) start.value = player.currentTime.toFixed(1);
   }, true);
 
-  // Keyboard: on a focused player, k plays and pauses (space already does,
-  // through the browser's own controls); j and l step back and forward.
-  document.addEventListener("keydown", function (event) {
-    const player = event.target;
-    if (!(player instanceof HTMLVideoElement)) return;
-    if (event.key === "k") {
-      event.preventDefault();
-      if (player.paused) player.play(); else player.pause();
-    } else if (event.key === "j" || event.key === "l") {
-      player.currentTime = Math.max(0, player.currentTime + (event.key === "l" ? 1 : -1));
+  // Keyboard shortcuts on the project page (listed with ?). They never fire
+  // while a field has the focus, or with a modifier held.
+  function typing(target) {
+    return target instanceof HTMLElement && (
+      target.isContentEditable ||
+      target.closest("input, textarea, select, [contenteditable]") !== null
+    );
+  }
+
+  function panelPlayer() {
+    return document.querySelector("#version-panel video.player");
+  }
+
+  function stepVersion(direction) {
+    const items = treeItems().filter(function (item) { return item.dataset.number; });
+    const current = items.findIndex(function (item) {
+      return item.dataset.number === selectedNumber();
+    });
+    const next = items[current + direction];
+    const link = next && next.querySelector(":scope > .node-row .node-link");
+    if (link) {
+      link.click();
+      focusItem(next);
     }
+  }
+
+  const SHORTCUTS = {
+    k: function (player) { if (player) { if (player.paused) player.play(); else player.pause(); } },
+    j: function (player) { if (player) player.currentTime = Math.max(0, player.currentTime - 1); },
+    l: function (player) { if (player) player.currentTime += 1; },
+    ",": function (player) { if (player) { player.pause(); player.currentTime = Math.max(0, player.currentTime - 1 / fpsOf(player)); } },
+    ".": function (player) { if (player) { player.pause(); player.currentTime += 1 / fpsOf(player); } },
+    n: function () { stepVersion(1); },
+    p: function () { stepVersion(-1); },
+    c: function (player) {
+      const form = document.querySelector("#version-panel .comment-form");
+      if (!form) return;
+      if (player) {
+        player.pause();
+        form.querySelector(".comment-start").value = player.currentTime.toFixed(1);
+      }
+      form.querySelector("textarea").focus();
+    },
+    g: function () {
+      const prompt = document.getElementById("id_prompt");
+      if (prompt) { prompt.scrollIntoView({ block: "center" }); prompt.focus(); }
+    },
+    "?": function () {
+      const help = document.getElementById("shortcuts");
+      if (help && !help.open) help.showModal();
+    },
+  };
+
+  function fpsOf(player) {
+    return parseFloat(player.dataset.fps || "24");
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (!live() || event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
+    const action = SHORTCUTS[event.key];
+    if (!action) return;
+    // Arrows, Enter and Space belong to the tree and buttons; these do not.
+    event.preventDefault();
+    action(panelPlayer());
   });
 
   // Compare: the players play, pause and seek together.
   function syncPlayers() {
     const players = Array.from(document.querySelectorAll("video[data-sync]"));
     if (players.length < 2) return;
+    // Open where the change is, when the edits say where.
+    const group = document.querySelector("[data-sync-group][data-start]");
+    if (group) {
+      const start = parseFloat(group.dataset.start);
+      players.forEach(function (p) {
+        p.addEventListener("loadedmetadata", function () { p.currentTime = start; }, { once: true });
+        if (p.readyState >= 1) p.currentTime = start;
+      });
+    }
     const scrub = document.getElementById("sync-scrub");
     const shown = document.getElementById("sync-time");
     const button = document.getElementById("sync-play");
@@ -422,6 +512,16 @@
       });
     }
   }
+
+  // Phones: the tree, branches and activity open as a drawer.
+  document.addEventListener("click", function (event) {
+    const toggle = event.target.closest(".drawer-toggle");
+    if (!toggle) return;
+    const pane = toggle.closest(".tree-pane");
+    const open = !pane.classList.contains("open");
+    pane.classList.toggle("open", open);
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+  });
 
   // Edit templates fill the instruction box.
   document.addEventListener("click", function (event) {

@@ -120,7 +120,16 @@ def test_two_members_review_a_version_together(new_context, studio, screenshot):
             "(v) => v.readyState >= 2"
             " || new Promise((r) => v.addEventListener('loadeddata', r, {once: true}))"
         )
-    expect(reviewer.locator('table.differences tr.changed[data-field="Edit"]')).to_be_visible()
+    # What changed is the edit v2 applied to v1, and the players open where
+    # it begins ([2s]).
+    changed = reviewer.locator(".what-changed")
+    expect(changed).to_contain_text("v2 is v1 with one edit")
+    expect(changed).to_contain_text('[2s] Add on-screen text "SALE".')
+    wait_until(
+        lambda: abs(left.evaluate("v => v.currentTime") - 2) < 0.05,
+        timeout=5_000,
+        message="the players to open at 0:02",
+    )
     reviewer.get_by_role("button", name="Play both").click()
     wait_until(
         lambda: right.evaluate("v => !v.paused && v.currentTime > 0.3"),

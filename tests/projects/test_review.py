@@ -362,7 +362,7 @@ def test_the_tree_shows_each_branchs_latest_decision_and_the_pick(client, team):
     assert verbs.count("decided") == 3 and "picked" in verbs
 
 
-def test_compare_shows_differences_and_the_lineage_to_the_common_ancestor(client, team):
+def test_compare_says_what_changed_between_the_videos(client, team):
     members, project, v1 = team
     v2 = VersionFactory(
         project=project,
@@ -393,16 +393,24 @@ def test_compare_shows_differences_and_the_lineage_to_the_common_ancestor(client
     assert paths.common_ancestor == v1.pk
     assert paths.path_a == [v2.pk, v3.pk]
     assert paths.path_b == [v4.pk]
+    # Between unrelated versions prompts are diffed word by word.
     differences = compare.compare_versions(v3, v4)
     changed = {row.label for row in differences if row.changed}
     assert {"Prompt", "Edit", "Aspect ratio"} <= changed
     assert "Engine" not in changed
     prompt = next(r for r in differences if r.label == "Prompt")
     assert ("removed", "Add text.") in prompt.words and ("added", "Make it night.") in prompt.words
+    # Between relatives the edits say what changed; kept text is never
+    # shown as removed.
+    related = {row.label for row in compare.compare_versions(v3, v4, related=True)}
+    assert "Prompt" not in related and "Aspect ratio" in related
     as_user(client, members["viewer"])
     page = client.get(reverse("compare", args=[project.pk]) + "?a=3&b=4").text
     assert 'id="compare-player-a"' in page and "data-sync" in page
-    assert "<del>Add text.</del>" in page and "<ins>Make it night.</ins>" in page
+    assert "<del>" not in page
+    assert "Both come from" in page and "Make it warmer" in page and "Make it night" in page
+    child = client.get(reverse("compare", args=[project.pk]) + "?a=2&b=3").text
+    assert "v3 is v2 with one edit" in child and "Add text" in child
     assert client.get(reverse("compare", args=[project.pk]) + "?a=3&b=99").status_code == 404
 
 

@@ -129,3 +129,11 @@ def test_children_and_segments_load_a_page_at_a_time():
     assert [i.pk for i in page[:-1]] == list(range(2, 2 + tree.PAGE_SIZE))
     assert (page[-1].kind, page[-1].first_pk, page[-1].count) == ("segment", 52, 99)
     assert tree.segment_page(chain, 150, 2) == []
+
+
+def test_compare_opens_at_the_first_time_range_the_edits_name():
+    from projects.services.compare import first_time_range
+
+    assert first_time_range(["Make it warmer", '[2-4s] Add text "SALE"', "[1s] darker"]) == 2.0
+    assert first_time_range(["[0.5s] brighter"]) == 0.5
+    assert first_time_range(["Make it warmer", ""]) is None
