@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -221,56 +222,64 @@ _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 def ranged_file_response(
     request: HttpRequest, file, *, content_type: str, filename: str, as_attachment: bool = False
 ) -> HttpResponse:
-    """Serve a stored file, honouring a single HTTP Range so players can seek."""
+    """Serve a stored file, honouring a single HTTP Range so players can
+    seek; streamed from wherever it is stored, never read whole."""
     size = file.size
     header = request.headers.get("Range", "").strip()
     match = _RANGE.match(header) if header else None
+    start, end, status = 0, size - 1, 200
     if header and match and (match[1] or match[2]):
         if match[1]:
             start = int(match[1])
             end = min(int(match[2]), size - 1) if match[2] else size - 1
         else:  # the last N bytes
             start = max(size - int(match[2]), 0)
-            end = size - 1
         if start >= size or start > end:
             response = HttpResponse(status=416)
             response["Content-Range"] = f"bytes */{size}"
             return response
-        handle = file.open("rb")
-        handle.seek(start)
-        response = FileResponse(
-            _limited(handle, end - start + 1),
-            status=206,
-            content_type=content_type,
-            as_attachment=as_attachment,
-            filename=filename,
-        )
+        status = 206
+    response = FileResponse(
+        stored_bytes(file, start=start, end=end),
+        status=status,
+        content_type=content_type,
+        as_attachment=as_attachment,
+        filename=filename,
+    )
+    if status == 206:
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
-        response["Content-Length"] = str(end - start + 1)
-    else:
-        response = FileResponse(
-            file.open("rb"),
-            content_type=content_type,
-            as_attachment=as_attachment,
-            filename=filename,
-        )
-        response["Content-Length"] = str(size)
+    response["Content-Length"] = str(end - start + 1)
     response["Accept-Ranges"] = "bytes"
     response["Cache-Control"] = "private, max-age=3600"
     return response
 
 
-def _limited(handle, length: int, chunk_size: int = 256 * 1024):
-    try:
-        remaining = length
-        while remaining > 0:
-            chunk = handle.read(min(chunk_size, remaining))
+CHUNK = 256 * 1024
+
+
+def stored_bytes(file, *, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+    """Bytes start to end (inclusive) of a stored file, a chunk at a time: a
+    ranged GET from a bucket, a seek on local disk."""
+    storage = file.storage
+    if hasattr(storage, "bucket"):  # S3-compatible storage (django-storages)
+        key = storage._normalize_name(file.name)
+        wanted = f"bytes={start}-{'' if end is None else end}"
+        body = storage.bucket.Object(key).get(Range=wanted)["Body"]
+        try:
+            yield from body.iter_chunks(CHUNK)
+        finally:
+            body.close()
+        return
+    with storage.open(file.name, "rb") as handle:
+        handle.seek(start)
+        remaining = None if end is None else end - start + 1
+        while remaining is None or remaining > 0:
+            chunk = handle.read(CHUNK if remaining is None else min(CHUNK, remaining))
             if not chunk:
                 break
-            remaining -= len(chunk)
+            if remaining is not None:
+                remaining -= len(chunk)
             yield chunk
-    finally:
-        handle.close()
 
 
 def version_file_response(

@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from projects.views import (
     accounts,
+    health,
     live,
     media,
     project_page,
@@ -52,6 +53,7 @@ project_patterns = [
 ]
 
 urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/signup/", accounts.signup, name="signup"),

@@ -10,6 +10,7 @@ import os
 import secrets
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import dj_database_url
 from django.utils.csp import CSP
@@ -181,8 +182,38 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+
+
+def media_storage_from_environment() -> dict:
+    """Media on local disk (the embedded default), or in an S3-compatible
+    bucket: STORAGE_URL=s3://BUCKET?endpoint_url=...&region=...&prefix=...,
+    or AWS_STORAGE_BUCKET_NAME with AWS_S3_ENDPOINT_URL and
+    AWS_S3_REGION_NAME. Credentials are boto3's own (AWS_ACCESS_KEY_ID,
+    AWS_SECRET_ACCESS_KEY, or an instance role). The bucket stays private:
+    media reach members only through the studio."""
+    url = urlsplit(os.environ.get("STORAGE_URL", ""))
+    bucket = url.netloc if url.scheme == "s3" else os.environ.get("AWS_STORAGE_BUCKET_NAME", "")
+    if not bucket:
+        return {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    query = {key: values[-1] for key, values in parse_qs(url.query).items()}
+    endpoint = query.get("endpoint_url", os.environ.get("AWS_S3_ENDPOINT_URL", ""))
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "endpoint_url": endpoint or None,
+            "region_name": query.get("region", os.environ.get("AWS_S3_REGION_NAME", "")) or None,
+            "location": query.get("prefix", os.environ.get("AWS_LOCATION", "")),
+            "default_acl": None,
+            "file_overwrite": False,
+            # Uploads above this go in parts, streamed from disk.
+            "max_memory_size": 8 * 1024 * 1024,
+        },
+    }
+
+
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": media_storage_from_environment(),
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 

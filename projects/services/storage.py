@@ -1,9 +1,9 @@
-"""Our copies of media: videos and posters kept in storage, local copies of
-stored files for engines to read, and files removed once their rows are."""
+"""Our copies of media: videos and posters kept in storage (local disk, or
+an S3-compatible bucket), local copies of stored files for engines to read,
+and files removed once their rows are."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterable
 from contextlib import suppress
 from pathlib import Path
@@ -12,6 +12,7 @@ from django.core.files.base import ContentFile, File
 from django.core.files.storage import Storage
 from django.db import transaction
 
+from projects.media import stored_bytes
 from projects.models import Version
 
 
@@ -20,15 +21,14 @@ def media_storage() -> Storage:
 
 
 def local_copy(field_file, workdir: Path) -> Path:
-    """A path an engine can read: the file itself on local disk, else a copy
-    brought into workdir from remote storage."""
-    try:
-        return Path(field_file.path)
-    except NotImplementedError:
-        destination = workdir / Path(field_file.name).name
-        with field_file.open("rb") as source, open(destination, "wb") as target:
-            shutil.copyfileobj(source, target)
-        return destination
+    """A copy of a stored file in workdir, for an engine to read: streamed
+    through the storage API (a bucket or local disk alike), never a path
+    into the storage itself."""
+    destination = workdir / Path(field_file.name).name
+    with open(destination, "wb") as target:
+        for chunk in stored_bytes(field_file):
+            target.write(chunk)
+    return destination
 
 
 def store_file(name: str, path: Path) -> str:
