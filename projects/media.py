@@ -220,11 +220,18 @@ _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
 def ranged_file_response(
-    request: HttpRequest, file, *, content_type: str, filename: str, as_attachment: bool = False
+    request: HttpRequest,
+    file,
+    *,
+    content_type: str,
+    filename: str,
+    as_attachment: bool = False,
+    size: int | None = None,
 ) -> HttpResponse:
     """Serve a stored file, honouring a single HTTP Range so players can
-    seek; streamed from wherever it is stored, never read whole."""
-    size = file.size
+    seek; streamed from wherever it is stored, never read whole. A size
+    already known saves asking the storage (a round trip to a bucket)."""
+    size = size or file.size
     header = request.headers.get("Range", "").strip()
     match = _RANGE.match(header) if header else None
     start, end, status = 0, size - 1, 200
@@ -294,6 +301,7 @@ def version_file_response(
             content_type="video/mp4",
             filename=f"{slug or 'video'}-v{version.number}.mp4",
             as_attachment=as_attachment,
+            size=version.video_bytes,
         )
     return ranged_file_response(
         request, version.poster, content_type="image/jpeg", filename=f"v{version.number}.jpg"
