@@ -18,7 +18,8 @@ from pathlib import Path
 import av
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.utils.http import content_disposition_header
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from studio.engines.video import VideoError, VideoInfo, probe_video
@@ -246,13 +247,10 @@ def ranged_file_response(
             response["Content-Range"] = f"bytes */{size}"
             return response
         status = 206
-    response = FileResponse(
-        stored_bytes(file, start=start, end=end),
-        status=status,
-        content_type=content_type,
-        as_attachment=as_attachment,
-        filename=filename,
+    response = StreamingHttpResponse(
+        stored_bytes(file, start=start, end=end), status=status, content_type=content_type
     )
+    response["Content-Disposition"] = content_disposition_header(as_attachment, filename)
     if status == 206:
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
     response["Content-Length"] = str(end - start + 1)

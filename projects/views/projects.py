@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.db.models import OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from projects.forms import ProjectForm
-from projects.models import Membership, Project
+from projects.models import Membership, Project, Version
 from projects.services import access, catalog
 from projects.services.errors import StudioError
 from projects.views.common import project_of, redirect_to
@@ -23,12 +25,30 @@ def _memberships(request: HttpRequest) -> list[Membership]:
     )
 
 
+def _cover_number():
+    """The version a project's card shows: its pick, else its newest ready
+    version with a poster."""
+    newest = (
+        Version.objects.filter(project=OuterRef("pk"), status=Version.Status.READY)
+        .exclude(poster="")
+        .order_by("-number")
+        .values("number")[:1]
+    )
+    picked = (
+        Version.objects.filter(pk=OuterRef("picked_version_id"), status=Version.Status.READY)
+        .exclude(poster="")
+        .order_by()
+    )
+    return Coalesce(Subquery(picked.values("number")[:1]), Subquery(newest))
+
+
 @require_GET
 def project_list(request: HttpRequest) -> HttpResponse:
     memberships = _memberships(request)
     projects = (
         Project.objects.for_user(request.user)
         .select_related("workspace")
+        .annotate(cover_number=_cover_number())
         .order_by("-updated_at", "-pk")
     )
     current = None

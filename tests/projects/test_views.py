@@ -296,3 +296,18 @@ def test_workspace_is_required_to_create_a_project(logged_in, db):
     response = logged_in.post(reverse("project_create"), {"title": "Sneaky", "workspace": other.pk})
     assert response.status_code == 404
     assert not Project.objects.filter(title="Sneaky").exists()
+
+
+def test_project_cards_show_the_pick_or_the_newest_ready_poster(logged_in, member, project):
+    VersionFactory(project=project, number=1, status=Version.Status.READY, poster="p/1.jpg")
+    VersionFactory(project=project, number=2, status=Version.Status.READY, poster="p/2.jpg")
+    VersionFactory(project=project, number=3, status=Version.Status.FAILED)
+    page = logged_in.get(reverse("project_list")).text
+    assert f"/projects/{project.pk}/v/2/poster.jpg" in page
+    project.picked_version = project.versions.get(number=1)
+    project.save()
+    page = logged_in.get(reverse("project_list")).text
+    assert f"/projects/{project.pk}/v/1/poster.jpg" in page
+    ProjectFactory(workspace=member.workspace)
+    page = logged_in.get(reverse("project_list")).text
+    assert page.count('class="cover placeholder"') == 1 and page.count('class="cover"') == 1
