@@ -1,6 +1,14 @@
 from django.contrib import admin
 
-from projects.models import Asset, Membership, Project, Version, Workspace
+from projects.models import (
+    Asset,
+    HousekeepingRun,
+    Membership,
+    Project,
+    Version,
+    WorkerHeartbeat,
+    Workspace,
+)
 
 
 class MembershipInline(admin.TabularInline):
@@ -33,3 +41,15 @@ class VersionAdmin(admin.ModelAdmin):
     list_filter = ["status", "kind", "engine"]
     list_select_related = ["project"]
     raw_id_fields = ["parent", "project", "author", "input_assets"]
+
+
+@admin.register(HousekeepingRun)
+class HousekeepingRunAdmin(admin.ModelAdmin):
+    list_display = ["job", "last_run_at", "next_run_at", "last_worker_id", "last_summary"]
+    readonly_fields = ["job", "last_run_at", "last_worker_id", "last_summary"]
+
+
+@admin.register(WorkerHeartbeat)
+class WorkerHeartbeatAdmin(admin.ModelAdmin):
+    list_display = ["worker_id", "host", "pid", "seen_at"]
+    ordering = ["-seen_at"]

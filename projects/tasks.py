@@ -21,4 +21,5 @@ def cancel_interaction(version_id: int) -> None:
 
 @task
 def sweep_versions() -> None:
-    sweeper.sweep_and_reschedule()
+    # Housekeeping sweeps now; rows queued by an older studio still run.
+    sweeper.versions_sweep()

@@ -55,8 +55,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "django_htmx",
-    "django_tasks_db",
+    # Before django_tasks_db: its db_worker command is ours (housekeeping).
     "projects",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -287,6 +288,23 @@ STUDIO_PRICE_PER_SECOND = {
 STUDIO_LEASE_SECONDS = int(os.environ.get("STUDIO_LEASE_SECONDS", "60"))
 STUDIO_POLL_SECONDS = float(os.environ.get("STUDIO_POLL_SECONDS", "5"))
 STUDIO_SWEEP_SECONDS = float(os.environ.get("STUDIO_SWEEP_SECONDS", "30"))
+# Housekeeping (projects/services/housekeeping.py), run by every worker
+# process: its tick, how often each kind of job runs, and what it keeps.
+STUDIO_HOUSEKEEPING_SECONDS = float(os.environ.get("STUDIO_HOUSEKEEPING_SECONDS", "10"))
+STUDIO_HOUSEKEEPING_RECLAIM_SECONDS = float(
+    os.environ.get("STUDIO_HOUSEKEEPING_RECLAIM_SECONDS", "60")
+)
+STUDIO_HOUSEKEEPING_PRUNE_SECONDS = float(
+    os.environ.get("STUDIO_HOUSEKEEPING_PRUNE_SECONDS", "3600")
+)
+STUDIO_HOUSEKEEPING_ORPHANS_SECONDS = float(
+    os.environ.get("STUDIO_HOUSEKEEPING_ORPHANS_SECONDS", "21600")
+)
+STUDIO_TASK_RETENTION_DAYS = int(os.environ.get("STUDIO_TASK_RETENTION_DAYS", "7"))
+STUDIO_HOUSEKEEPING_TEMP_MARGIN_SECONDS = float(
+    os.environ.get("STUDIO_HOUSEKEEPING_TEMP_MARGIN_SECONDS", "7200")
+)
+STUDIO_ORPHAN_MARGIN_HOURS = float(os.environ.get("STUDIO_ORPHAN_MARGIN_HOURS", "24"))
 STUDIO_MAX_TRANSIENT_RETRIES = int(os.environ.get("STUDIO_MAX_TRANSIENT_RETRIES", "5"))
 # Progress events while rendering, at most this often per version.
 STUDIO_PROGRESS_INTERVAL_SECONDS = float(os.environ.get("STUDIO_PROGRESS_INTERVAL_SECONDS", "0.25"))

@@ -11,8 +11,8 @@ once for all streams, and the same bytes go to every subscriber.
 Events that arrive while a render is running are coalesced into the next
 one. Every ``HEARTBEAT_SECONDS`` the hub re-joins its groups (a layer drops
 memberships it thinks stale), reads the projects' latest event numbers and,
-when an event never arrived, sends what changed since the last one it
-delivered; then it tells every page the latest number, so a page that missed
+when an event has still not arrived a heartbeat later, sends what changed
+since the last one it delivered; then it tells every page the latest number, so a page that missed
 anything asks for it. Presence is written at most once every
 ``PRESENCE_SECONDS`` per project, and announced in one small message.
 """
@@ -64,6 +64,10 @@ class _ProjectRoom:
     pending: list[Batch] = field(default_factory=list)
     delivering: asyncio.Task | None = None
     relayed_seq: int = 0
+    # The latest number the previous heartbeat read while this room was
+    # behind it: an event still behind a whole heartbeat later is lost, not
+    # merely in transit.
+    behind_at_last_beat: int = 0
     presence_dirty: bool = False
     presence_announced: float = 0.0
 
@@ -263,9 +267,11 @@ class LiveHub:
             room = self.rooms.get(project_id)
             if room is None:
                 continue
-            if seq > room.relayed_seq and not room.pending and not _busy(room):
+            idle = not room.pending and not _busy(room)
+            if idle and room.relayed_seq < room.behind_at_last_beat:
                 # An event never reached this server: send what it missed.
                 await self._catch_up(project_id, room, seq)
+            room.behind_at_last_beat = seq if seq > room.relayed_seq else 0
             await self._send_all(
                 (s, {"heartbeat": seq}) for s in room.subscribers if s.variant != "stream"
             )

@@ -38,7 +38,6 @@ from projects.services.engines import get_engine
 from projects.services.errors import StudioError
 from projects.services.queue import CANCEL_INTERACTION, enqueue, enqueue_generation
 from projects.services.storage import delete_files, local_copy, store_bytes, store_file
-from projects.services.sweeper import sweeper_ensure
 from studio.engines.base import (
     Engine,
     EngineError,
@@ -559,7 +558,6 @@ def version_retry(*, version: Version, membership: Membership) -> None:
             raise StudioError(f"{version.label} changed meanwhile; reload and try again.")
         version.refresh_from_db()
         enqueue_generation(version.pk)
-        sweeper_ensure()
         record_event(version, kind="state")
 
 

@@ -14,7 +14,6 @@ from django.utils.module_loading import import_string
 
 ADVANCE_GENERATION = "projects.tasks.advance_generation"
 CANCEL_INTERACTION = "projects.tasks.cancel_interaction"
-SWEEP_VERSIONS = "projects.tasks.sweep_versions"
 
 
 def enqueue(task_path: str, *args, run_after: datetime | None = None) -> None:

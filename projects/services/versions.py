@@ -27,7 +27,6 @@ from projects.services.composer import cost_estimate, validate_generation_choice
 from projects.services.engines import get_engine
 from projects.services.errors import StudioError
 from projects.services.queue import enqueue_generation
-from projects.services.sweeper import sweeper_ensure
 from studio.engines.base import EngineError, Task
 
 # Uploaded clips are imported by the studio itself, not made by an engine.
@@ -191,7 +190,6 @@ def _queued(version: Version, *, author: AbstractBaseUser, verb: str, detail: st
     """Enqueue the new version's generation, note it in the feed and tell the
     pages, all in the transaction that created it."""
     enqueue_generation(version.pk)
-    sweeper_ensure()
     activity_record(
         project=version.project, actor=author, verb=verb, version=version, detail=detail
     )

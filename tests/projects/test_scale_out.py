@@ -23,6 +23,7 @@ import sys
 import time
 import urllib.request
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import av
@@ -131,6 +132,8 @@ def scale_out(tmp_path, s3_server):
         # A killed worker's version is picked up within seconds.
         "STUDIO_LEASE_SECONDS": "5",
         "STUDIO_SWEEP_SECONDS": "2",
+        "STUDIO_HOUSEKEEPING_SECONDS": "1",
+        "STUDIO_HOUSEKEEPING_RECLAIM_SECONDS": "1",
         "STUDIO_LIVE_HEARTBEAT_SECONDS": "2",
         "PYTHONUNBUFFERED": "1",
     }
@@ -214,13 +217,22 @@ def test_two_servers_two_workers_a_bucket_and_a_killed_worker(scale_out, s3_serv
                     killed = await asyncio.to_thread(_kill_the_renderer, env, workers)
             return {"version": version, "killed": killed}
 
-    result = asyncio.run(asyncio.wait_for(scenario(), 300))
+    # A loop of its own: the browser tests' Playwright may hold this thread's.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        result = pool.submit(lambda: asyncio.run(asyncio.wait_for(scenario(), 300))).result()
     number = result["version"]["number"]
     assert result["killed"] in workers
     assert set(states) >= STATES, states
     # The other worker finished it.
     survivor = next(n for n in workers if n != result["killed"])
     assert workers[result["killed"]].poll() is not None and workers[survivor].poll() is None
+    # The survivor's housekeeping marks the dead worker's task failed, so no
+    # row stays RUNNING for ever.
+    wait_for(
+        lambda: "FAILED" in (rows := _task_rows(env, result["killed"])) and "RUNNING" not in rows,
+        timeout=30,
+        message="the killed worker's task to be reclaimed",
+    )
 
     # In the bucket, nowhere else.
     keys = [
@@ -253,6 +265,20 @@ def _answers(url: str) -> bool:
         return urllib.request.urlopen(url, timeout=2).status == 200
     except OSError:
         return False
+
+
+def _task_rows(env: dict, worker: str) -> set[str]:
+    """The states of the generation task rows the worker last ran."""
+    printed = manage(
+        env,
+        "shell",
+        "-c",
+        "from django_tasks_db.models import DBTaskResult\n"
+        "rows = DBTaskResult.objects.filter(task_path='projects.tasks.advance_generation')\n"
+        f"mine = {{r.status for r in rows if r.worker_ids[-1:] == [{worker!r}]}}\n"
+        "print('states:' + ','.join(mine))",
+    )
+    return set(filter(None, printed.strip().splitlines()[-1].removeprefix("states:").split(",")))
 
 
 def _kill_the_renderer(env: dict, workers: dict[str, subprocess.Popen]) -> str:

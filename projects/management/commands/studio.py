@@ -16,6 +16,7 @@ from django.utils.crypto import get_random_string
 from django_tasks_db.management.commands.db_worker import Worker
 
 from projects.services import generation, sweeper
+from projects.services.housekeeping import HousekeepingThread
 
 logger = logging.getLogger("studio")
 
@@ -45,8 +46,9 @@ class Command(BaseCommand):
         host, port = parse_addrport(addrport)
         call_command("migrate", interactive=False, verbosity=max(verbosity - 1, 0))
 
-        worker = thread = None
+        worker = thread = housekeeping = None
         if settings.STUDIO_IN_PROCESS_WORKER and not no_worker:
+            worker_id = f"studio-{get_random_string(12)}"
             worker = Worker(
                 queue_names=["default"],
                 interval=0.5,
@@ -54,15 +56,15 @@ class Command(BaseCommand):
                 backend_name="default",
                 startup_delay=False,
                 max_tasks=None,
-                worker_id=f"studio-{get_random_string(12)}",
+                worker_id=worker_id,
                 excluded_queue_names=[],
             )
             thread = threading.Thread(target=worker.run, name="studio-worker", daemon=True)
             thread.start()
+            housekeeping = HousekeepingThread(worker_id=worker_id)
+            housekeeping.start()
         # Versions left unfinished by the last run carry on.
         resumed = sweeper.versions_sweep(on_startup=True)
-        if resumed:
-            sweeper.sweeper_ensure()
 
         server = uvicorn.Server(
             uvicorn.Config(
@@ -100,6 +102,8 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             pass
         finally:
+            if housekeeping is not None:
+                housekeeping.stop()
             if worker is not None:
                 # Running work stops at its next progress report and hands its
                 # version back; nothing is left half-written.

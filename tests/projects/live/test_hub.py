@@ -109,7 +109,7 @@ async def test_presence_is_one_small_message_for_a_burst_of_pages(db, settings):
         await communicator.disconnect()
 
 
-async def test_a_hub_dropped_from_its_group_catches_up_at_the_next_heartbeat(db):
+async def test_a_hub_dropped_from_its_group_catches_up_a_heartbeat_later(db):
     project, version, members = await setup_watchers({})
     (communicator,) = await connect_all(members, project)
     hub = get_hub()

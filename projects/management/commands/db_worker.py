@@ -1,0 +1,19 @@
+"""django-tasks-db's worker, with the studio's housekeeping beside it: every
+worker process keeps crash recovery and cleanup going (see
+``projects.services.housekeeping``)."""
+
+from __future__ import annotations
+
+from django_tasks_db.management.commands import db_worker
+
+from projects.services.housekeeping import HousekeepingThread
+
+
+class Command(db_worker.Command):
+    def handle(self, *args, worker_id: str, **options) -> None:
+        housekeeping = HousekeepingThread(worker_id=worker_id)
+        housekeeping.start()
+        try:
+            super().handle(*args, worker_id=worker_id, **options)
+        finally:
+            housekeeping.stop()
