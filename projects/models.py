@@ -295,6 +295,10 @@ class Version(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
+    # Written immediately before the paid call of this attempt (and
+    # committed): a worker that dies before it is written never paid, so the
+    # version is submitted again without asking anyone.
+    paid_call_started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     objects = VersionQuerySet.as_manager()

@@ -258,6 +258,9 @@ GEMINI_API_KEY = os.environ.get("GEMINI_API_KEY", "")
 GEMINI_MODEL = os.environ.get("GEMINI_MODEL", "")
 GEMINI_BASE_URL = os.environ.get("GEMINI_BASE_URL", "")
 GEMINI_TIMEOUT_SECONDS = float(os.environ.get("GEMINI_TIMEOUT_SECONDS", "60"))
+# 0: a poll that meets a 429/503 is re-enqueued for later (run_after) rather
+# than retried by a worker sleeping on it.
+GEMINI_POLL_RETRIES = int(os.environ.get("GEMINI_POLL_RETRIES", "0"))
 STUDIO_ENGINES = {"local": "studio.engines.local.engine.LocalEngine"}
 if GEMINI_API_KEY:
     STUDIO_ENGINES = {"gemini": "studio.engines.gemini.engine.GeminiEngine", **STUDIO_ENGINES}
@@ -270,6 +273,7 @@ STUDIO_ENGINE_OPTIONS = {
         "model": "GEMINI_MODEL",
         "base_url": "GEMINI_BASE_URL",
         "timeout": "GEMINI_TIMEOUT_SECONDS",
+        "poll_retries": "GEMINI_POLL_RETRIES",
     },
 }
 
@@ -305,7 +309,7 @@ STUDIO_HOUSEKEEPING_TEMP_MARGIN_SECONDS = float(
     os.environ.get("STUDIO_HOUSEKEEPING_TEMP_MARGIN_SECONDS", "7200")
 )
 STUDIO_ORPHAN_MARGIN_HOURS = float(os.environ.get("STUDIO_ORPHAN_MARGIN_HOURS", "24"))
-STUDIO_MAX_TRANSIENT_RETRIES = int(os.environ.get("STUDIO_MAX_TRANSIENT_RETRIES", "5"))
+STUDIO_MAX_TRANSIENT_RETRIES = int(os.environ.get("STUDIO_MAX_TRANSIENT_RETRIES", "8"))
 # Progress events while rendering, at most this often per version.
 STUDIO_PROGRESS_INTERVAL_SECONDS = float(os.environ.get("STUDIO_PROGRESS_INTERVAL_SECONDS", "0.25"))
 STUDIO_API_MAX_ACTIVE_GENERATIONS = int(os.environ.get("STUDIO_API_MAX_ACTIVE_GENERATIONS", "5"))

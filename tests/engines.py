@@ -22,3 +22,26 @@ class CountingEngine(LocalEngine):
     def poll(self, interaction_id, request, *, progress):
         CountingEngine.polls.append(interaction_id)
         return super().poll(interaction_id, request, progress=progress)
+
+
+class ScriptedEngine(CountingEngine):
+    """A counting engine with a scene played while it submits: during the
+    free preparation, and just after the paid call was announced and made
+    (before its answer reaches the studio)."""
+
+    name = "scripted"
+    while_preparing = None  # called with the request
+    after_paid_call = None  # called with the request
+    cancels: list[str] = []
+
+    def submit(self, request):
+        if ScriptedEngine.while_preparing is not None:
+            ScriptedEngine.while_preparing(request)
+        submission = super().submit(request)
+        if ScriptedEngine.after_paid_call is not None:
+            ScriptedEngine.after_paid_call(request)
+        return submission
+
+    def cancel(self, interaction_id):
+        ScriptedEngine.cancels.append(interaction_id)
+        return super().cancel(interaction_id)

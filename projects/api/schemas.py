@@ -330,6 +330,12 @@ class ReviewCreateIn(StrictSchema):
     note: text(2000) = ""  # type: ignore[valid-type]
 
 
+class DecisionIn(StrictSchema):
+    """What to do with a version that may or may not have been charged."""
+
+    decision: Literal["resubmit", "cancel"]
+
+
 class ReviewOut(Schema):
     id: int
     version: int

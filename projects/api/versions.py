@@ -24,7 +24,14 @@ from projects.api.common import (
 )
 from projects.api.errors import ApiError, invalid
 from projects.api.idempotency import Created, check_generation_limit, create_once
-from projects.api.schemas import ErrorOut, StatusName, VersionCreateIn, VersionOut, VersionPage
+from projects.api.schemas import (
+    DecisionIn,
+    ErrorOut,
+    StatusName,
+    VersionCreateIn,
+    VersionOut,
+    VersionPage,
+)
 from projects.media import version_file_response
 from projects.models import Asset, Project, Version
 from projects.services import access, composer, generation, versions
@@ -199,13 +206,51 @@ def version_cancel(request: HttpRequest, project_id: int = ProjectId, number: in
     "/projects/{project_id}/versions/{number}/retry",
     response={200: VersionOut, 409: ErrorOut, 429: ErrorOut, **WRITE_ERRORS},
 )
-def version_retry(request: HttpRequest, project_id: int = ProjectId, number: int = VersionNumber):
+def version_retry(
+    request: HttpRequest,
+    project_id: int = ProjectId,
+    number: int = VersionNumber,
+    confirm_same_prompt: bool = Query(
+        False,
+        description="Retry a blocked version unchanged: the same prompt is charged again and "
+        "most likely blocked again. Without it, a blocked version's retry answers 409.",
+    ),
+):
     """Try a failed, blocked or cancelled version again, as a new attempt."""
     version, membership = version_of(request, project_id, number)
     access.require_role(membership, generate=True)
     if version.can_retry:
         check_generation_limit(request_user(request))
-    return _version_action(request, project_id, number, generation.version_retry)
+
+    def retry(*, version: Version, membership) -> None:
+        generation.version_retry(
+            version=version, membership=membership, same_prompt_confirmed=confirm_same_prompt
+        )
+
+    return _version_action(request, project_id, number, retry)
+
+
+@router.post(
+    "/projects/{project_id}/versions/{number}/decision",
+    response={200: VersionOut, 409: ErrorOut, **WRITE_ERRORS},
+)
+def version_decide(
+    request: HttpRequest,
+    payload: DecisionIn,
+    project_id: int = ProjectId,
+    number: int = VersionNumber,
+):
+    """Decide on a version that needs a decision (status `reconcile`): the studio
+    stopped while the paid call was being answered, so it may or may not have
+    been charged. `resubmit` sends it again (possibly paying twice); `cancel`
+    stops it."""
+
+    def decide(*, version: Version, membership) -> None:
+        generation.version_reconcile(
+            version=version, membership=membership, resubmit=payload.decision == "resubmit"
+        )
+
+    return _version_action(request, project_id, number, decide)
 
 
 def _media(request: HttpRequest, project_id: int, number: int, what: str, download: bool):

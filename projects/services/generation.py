@@ -143,12 +143,13 @@ def _submit(version: Version, engine: Engine) -> None:
         expect=Version.Status.QUEUED,
         status=Version.Status.SUBMITTING,
         submitted_at=timezone.now(),
+        paid_call_started_at=None,
         error_kind="",
         error_message="",
         retry_at=None,
     )
     try:
-        with _generation_request(version) as request:
+        with _generation_request(version, submitting=True) as request:
             submission = engine.submit(request)
     except SubmissionUncertain as error:
         _needs_decision(
@@ -189,13 +190,7 @@ def _submitted(version: Version, engine: Engine, submission: Submission) -> None
             progress=0.0 if engine.capabilities().reports_percent else None,
         )
     except LeaseLost:
-        # Cancelled while the paid call was in flight: keep the id so nothing
-        # paid for is forgotten, and stop the work at the engine.
-        Version.objects.filter(pk=version.pk, interaction_id="").update(
-            interaction_id=submission.interaction_id
-        )
-        with suppress(EngineError):
-            engine.cancel(submission.interaction_id)
+        _keep_paid_interaction(version, engine, submission)
         raise
     for upload in submission.uploads:
         kind, _, pk = upload.key.partition("-")
@@ -208,21 +203,109 @@ def _submitted(version: Version, engine: Engine, submission: Submission) -> None
         model.objects.filter(pk=pk, project_id=version.project_id).update(**fields)
 
 
+def _keep_paid_interaction(version: Version, engine: Engine, submission: Submission) -> None:
+    """The paid call returned after this worker lost the version: the version
+    keeps what was paid for. One still submitting, or waiting for a decision
+    about this very call, takes the interaction and carries on; one cancelled
+    meanwhile has it cancelled at the engine too."""
+    paid = {
+        "interaction_id": submission.interaction_id,
+        "model": submission.model or version.model,
+        "route": submission.route,
+        "engine_note": submission.note,
+        "output_uri": submission.output.uri if submission.output else "",
+    }
+    unclaimed = Version.objects.filter(pk=version.pk, interaction_id="", attempt=version.attempt)
+    with transaction.atomic():
+        settled = unclaimed.filter(status=Version.Status.RECONCILE).update(
+            **paid,
+            status=Version.Status.GENERATING,
+            fence=F("fence") + 1,
+            lease_until=None,
+            error_kind="",
+            error_message="",
+            updated_at=timezone.now(),
+        )
+        if settled:
+            version.refresh_from_db()
+            enqueue_generation(version.pk)
+            record_event(version, kind="state")
+            return
+    if unclaimed.filter(status=Version.Status.SUBMITTING).update(**paid):
+        return  # whoever claims it next polls the interaction
+    if unclaimed.filter(status=Version.Status.CANCELLED).update(**paid):
+        with suppress(EngineError):
+            engine.cancel(submission.interaction_id)
+        return
+    # Another attempt owns the version now: note the interaction as abandoned.
+    current = Version.objects.get(pk=version.pk)
+    if submission.interaction_id not in current.abandoned_interaction_ids:
+        Version.objects.filter(pk=version.pk).update(
+            abandoned_interaction_ids=[
+                *current.abandoned_interaction_ids,
+                submission.interaction_id,
+            ]
+        )
+
+
 def _resume_submitting(version: Version, engine: Engine) -> None:
-    """A worker died during submission. With the id stored, poll it; without,
-    nobody knows whether it was paid for, unless the engine is free."""
+    """A worker died during submission. With the id stored, poll it; before
+    the paid call's mark, nothing was charged and it is submitted again;
+    between the mark and the id, nobody knows, unless the engine is free."""
     if version.interaction_id:
         version_write(version, expect=Version.Status.SUBMITTING, status=Version.Status.GENERATING)
         _poll(version, engine)
-    elif not engine.capabilities().paid:
+    elif version.paid_call_started_at is None or not engine.capabilities().paid:
         version_write(version, expect=Version.Status.SUBMITTING, status=Version.Status.QUEUED)
         _submit(version, engine)
     else:
         _needs_decision(
             version,
-            "The studio stopped while submitting this generation, so it may or may not "
-            "have been charged. Submit again (possibly paying twice) or cancel.",
+            "The studio stopped while Gemini was answering the paid request for this "
+            "generation, so it may or may not have been charged, and the API offers no "
+            "way to look it up. Submit again (possibly paying twice) or cancel.",
         )
+
+
+class _LeaseKeeper:
+    """Renews the lease while an engine prepares a submission (uploads,
+    waits); raises LeaseLost, before anything else is sent, when the version
+    was cancelled or taken over."""
+
+    def __init__(self, version: Version):
+        self.version = version
+        self.renewed = time.monotonic()
+
+    def __call__(self) -> None:
+        if shutdown_requested.is_set():
+            raise WorkerStopping("the studio is stopping")
+        now = time.monotonic()
+        if now - self.renewed < settings.STUDIO_LEASE_SECONDS / 6:
+            return
+        self.renewed = now
+        renewed = Version.objects.filter(
+            pk=self.version.pk, fence=self.version.fence, status=Version.Status.SUBMITTING
+        ).update(lease_until=_lease_until())
+        if not renewed:
+            raise LeaseLost(f"v{self.version.number} is no longer ours to submit")
+
+
+class _PaidCallMark:
+    """Written, and committed, immediately before the paid call: a crash
+    before it resubmits by itself; only one between it and the answer needs a
+    person. Refuses (LeaseLost) when this worker no longer owns the version."""
+
+    def __init__(self, version: Version):
+        self.version = version
+
+    def __call__(self) -> None:
+        if shutdown_requested.is_set():
+            raise WorkerStopping("the studio is stopping")
+        marked = Version.objects.filter(
+            pk=self.version.pk, fence=self.version.fence, status=Version.Status.SUBMITTING
+        ).update(paid_call_started_at=timezone.now(), lease_until=_lease_until())
+        if not marked:
+            raise LeaseLost(f"v{self.version.number} is no longer ours to submit")
 
 
 class _ProgressReporter:
@@ -446,8 +529,11 @@ def _engine_failed(version: Version, error: EngineError, *, expect: str) -> None
 
 
 @contextmanager
-def _generation_request(version: Version) -> Iterator[GenerationRequest]:
-    """The engine request for a version, with its files on local disk."""
+def _generation_request(
+    version: Version, *, submitting: bool = False
+) -> Iterator[GenerationRequest]:
+    """The engine request for a version, with its files on local disk; when
+    submitting, with the hooks that hold the lease and mark the paid call."""
     with tempfile.TemporaryDirectory(prefix="studio-inputs-") as workdir:
         images, videos = [], []
         for asset in version.input_assets.all():
@@ -485,6 +571,11 @@ def _generation_request(version: Version) -> Iterator[GenerationRequest]:
             videos=tuple(videos),
             previous_interaction_id=version.previous_interaction_id,
             parent_video=parent_video,
+            **(
+                {"keep_alive": _LeaseKeeper(version), "paid_call_starting": _PaidCallMark(version)}
+                if submitting
+                else {}
+            ),
         )
 
 
@@ -522,14 +613,29 @@ def interaction_cancel(*, version_id: int) -> None:
             get_engine(version.engine).cancel(version.interaction_id)
 
 
-def version_retry(*, version: Version, membership: Membership) -> None:
+def version_retry(
+    *, version: Version, membership: Membership, same_prompt_confirmed: bool = False
+) -> None:
     """Try a failed version again as a new attempt. When its interaction
     exists and only reaching it failed, poll it again instead of paying for
-    another."""
+    another. A blocked version on a paid engine is retried only once the
+    person confirmed that the same prompt is charged (and likely blocked)
+    again."""
     require_role(membership, generate=True)
     if not version.can_retry:
         raise StudioError(
             f"{version.label} is {version.get_status_display().lower()}; it cannot be retried."
+        )
+    if (
+        version.status == Version.Status.BLOCKED
+        and not same_prompt_confirmed
+        and get_engine(version.engine).capabilities().paid
+    ):
+        raise StudioError(
+            f"{version.label} was blocked by the engine's safety filters. Retrying sends the "
+            "same prompt, which is charged and most likely blocked again: change the prompt "
+            "(edit its parent), or confirm that you want to retry it unchanged.",
+            field="confirm_same_prompt",
         )
     poll_again = bool(version.interaction_id) and version.error_kind in POLL_AGAIN_KINDS
     fields = {

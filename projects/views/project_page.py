@@ -258,7 +258,14 @@ def version_cancel(request: HttpRequest, project_id: int, number: int) -> HttpRe
 
 @require_POST
 def version_retry(request: HttpRequest, project_id: int, number: int) -> HttpResponse:
-    return _version_action(request, project_id, number, generation.version_retry)
+    confirmed = request.POST.get("confirm_same_prompt") == "1"
+
+    def retry(*, version: Version, membership: Membership) -> None:
+        generation.version_retry(
+            version=version, membership=membership, same_prompt_confirmed=confirmed
+        )
+
+    return _version_action(request, project_id, number, retry)
 
 
 @require_POST

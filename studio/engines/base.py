@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -133,6 +133,10 @@ class RemoteFile:
     expires_at: datetime | None
 
 
+def _nothing() -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class GenerationRequest:
     task: Task
@@ -147,6 +151,13 @@ class GenerationRequest:
     # can continue the interaction or, when it cannot, work on the file.
     previous_interaction_id: str = ""
     parent_video: InputMedia | None = None
+    # The studio's hooks into submit(). An engine calls keep_alive() during
+    # long free steps (uploads, waiting for them to be processed) so its
+    # claim on the work holds, and paid_call_starting() immediately before
+    # the one request that is charged; either may raise to stop the work
+    # (the claim was lost), and then nothing more may be sent.
+    keep_alive: Callable[[], None] = field(default=_nothing, compare=False, repr=False)
+    paid_call_starting: Callable[[], None] = field(default=_nothing, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -207,7 +218,8 @@ class Engine(Protocol):
     def capabilities(self) -> Capabilities: ...
 
     def submit(self, request: GenerationRequest) -> Submission:
-        """Start a generation (the paid call). Raises EngineError, or
+        """Start a generation: free preparation (uploads), then the paid call,
+        right after ``request.paid_call_starting()``. Raises EngineError, or
         SubmissionUncertain when it cannot tell whether the call was taken."""
 
     def poll(

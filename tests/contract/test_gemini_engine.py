@@ -861,3 +861,56 @@ def test_written_files_are_complete_or_absent(double, engine, tmp_path: Path):
     destination = tmp_path / "final.mp4"
     engine.fetch_output(VideoOutput(uri=url), destination)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["final.mp4"]
+
+
+def test_a_long_file_wait_keeps_the_studio_alive_and_announces_the_paid_call_once(
+    double, engine, media, sleeps
+):
+    double.next_file_states = ["PROCESSING"] * 6 + ["ACTIVE"]
+    double.on_create(interaction("int-long", "queued"))
+    events = []
+    request = make_request(
+        task=Task.REFERENCE_TO_VIDEO,
+        videos=(media("big-clip"),),
+        keep_alive=lambda: events.append(("alive", len(double.file_gets))),
+        paid_call_starting=lambda: events.append(("paid", len(double.creates))),
+    )
+
+    engine.submit(request)
+
+    alive = [e for e in events if e[0] == "alive"]
+    assert len(alive) >= 6, "the studio heard nothing while the file was processed"
+    # Announced once, after every free step and before the create was sent.
+    assert [e for e in events if e[0] == "paid"] == [("paid", 0)]
+    assert events[-1][0] == "paid" and len(double.creates) == 1
+
+
+def test_a_refused_announcement_stops_the_paid_call_unsent(double, engine, media, sleeps):
+    class Lost(Exception):
+        pass
+
+    def refuse():
+        raise Lost
+
+    double.next_file_states = ["PROCESSING", "ACTIVE"]
+    request = make_request(
+        task=Task.REFERENCE_TO_VIDEO, videos=(media("clip"),), paid_call_starting=refuse
+    )
+    with pytest.raises(Lost):
+        engine.submit(request)
+    assert double.creates == []
+
+
+def test_with_no_poll_retries_a_429_is_handed_back_at_once_with_its_wait(
+    double, make_engine, sleeps
+):
+    double.reply_once(
+        "GET",
+        r"/interactions/int-h$",
+        api_error(429, "rate_limit_exceeded", "Slow down.", **{"Retry-After": "2"}),
+    )
+    with pytest.raises(EngineError) as caught:
+        make_engine(poll_retries=0).poll("int-h", make_request(), progress=never)
+    assert caught.value.kind is ErrorKind.RATE_LIMITED
+    assert caught.value.retry_after == 2
+    assert sleeps.calls == [] and len(double.gets("int-h")) == 1

@@ -1150,3 +1150,53 @@ async def test_streams_need_a_token_and_membership():
     assert response.status_code == 404
     # No stream was opened to give the request thread's connection back.
     await sync_to_async(close_connection)()
+
+
+def test_a_blocked_version_is_retried_unchanged_only_when_confirmed(
+    api, project, counting_engine, tasks
+):
+    ready_version(
+        project,
+        engine=counting_engine,
+        status=Version.Status.BLOCKED,
+        error_kind="blocked",
+        error_message="Blocked by the safety filters.",
+    )
+    refused = api.post(f"/projects/{project.pk}/versions/1/retry")
+    assert refused.status_code == 409
+    assert "charged and most likely blocked again" in error(refused)["message"]
+    assert Version.objects.get(project=project, number=1).status == Version.Status.BLOCKED
+    assert CountingEngine.submits == []
+
+    confirmed = api.post(f"/projects/{project.pk}/versions/1/retry?confirm_same_prompt=true")
+    assert confirmed.status_code == 200 and confirmed.json()["status"] == "queued"
+
+
+def test_a_version_that_needs_a_decision_is_decided_through_the_api(
+    api, project, counting_engine, tasks
+):
+    for number in (1, 2):
+        ready_version(
+            project,
+            number=number,
+            engine=counting_engine,
+            status=Version.Status.RECONCILE,
+            video="",
+            error_kind="uncertain",
+        )
+    resubmitted = api.post(f"/projects/{project.pk}/versions/1/decision", {"decision": "resubmit"})
+    assert resubmitted.status_code == 200 and resubmitted.json()["status"] == "queued"
+    tasks()
+    assert api.get(f"/projects/{project.pk}/versions/1").json()["status"] == "ready"
+    assert len(CountingEngine.submits) == 1
+
+    cancelled = api.post(f"/projects/{project.pk}/versions/2/decision", {"decision": "cancel"})
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    again = api.post(f"/projects/{project.pk}/versions/2/decision", {"decision": "resubmit"})
+    assert again.status_code == 409 and "does not need a decision" in error(again)["message"]
+    unknown = api.post(f"/projects/{project.pk}/versions/1/decision", {"decision": "maybe"})
+    assert unknown.status_code == 422 and error(unknown)["field"] == "decision"
+    reviewer = api_as("reviewer", project.workspace)
+    assert (
+        reviewer.post(f"/projects/{project.pk}/versions/2/decision", {"decision": "cancel"})
+    ).status_code == 403

@@ -2,11 +2,14 @@
 driving the real google-genai SDK against the local double of the API."""
 
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from projects.models import Version, Workspace
 from projects.services import assets, generation, progress, sweeper, versions
@@ -321,3 +324,31 @@ def test_the_composer_offers_only_what_the_engine_can_do(logged_in, project, dou
         + "?engine=gemini&duration_seconds=8&resolution=1080p"
     )
     assert "Estimated cost: $0.80" in estimate.text
+
+
+def test_a_busy_poll_is_waited_out_in_the_queue_not_by_a_sleeping_worker(
+    project, member, tasks, double, landscape_mp4
+):
+    completes(double, "int-busy", landscape_mp4, polls=0)
+    double.reply_once(
+        "GET",
+        r"/interactions/int-busy$",
+        api_error(429, "rate_limit_exceeded", "Slow down.", **{"Retry-After": "2"}),
+    )
+    version = generate(project, member)
+    tasks()
+    version.refresh_from_db()
+    # One poll, handed back: the worker was free for other versions.
+    assert len(double.gets("int-busy")) == 1
+    assert (version.status, version.error_kind) == (Version.Status.GENERATING, "rate_limited")
+    later = DBTaskResult.objects.get(status="READY")
+    wait = (later.run_after - timezone.now()).total_seconds()
+    assert 1 < wait <= 2.5 and version.retry_at == later.run_after
+    # Time passes; the next worker to look finishes it, without paying again.
+    past = timezone.now() - timedelta(seconds=1)
+    Version.objects.filter(pk=version.pk).update(retry_at=past)
+    DBTaskResult.objects.filter(pk=later.pk).update(run_after=past)
+    tasks()
+    version.refresh_from_db()
+    assert version.status == Version.Status.READY, version.error_message
+    assert len(double.creates) == 1

@@ -169,12 +169,28 @@ def test_the_sweeper_leaves_a_version_alone_while_its_lease_holds(project, membe
     assert sweeper.versions_sweep() == 0
 
 
+def test_a_crash_before_the_paid_call_resubmits_by_itself(project, member, tasks, counting_engine):
+    version = create(project, member, engine=counting_engine)
+    # A worker died while preparing (uploads, say): no mark, so nothing paid.
+    Version.objects.filter(pk=version.pk).update(
+        status=Version.Status.SUBMITTING, lease_until=timezone.now() - timedelta(seconds=1)
+    )
+    sweeper.versions_sweep()
+    tasks()
+    version.refresh_from_db()
+    assert version.status == Version.Status.READY
+    assert len(CountingEngine.submits) == 1
+    assert version.paid_call_started_at is not None
+
+
 def test_a_crash_between_paying_and_recording_the_id_needs_a_decision(
     project, member, tasks, counting_engine
 ):
     version = create(project, member, engine=counting_engine)
     Version.objects.filter(pk=version.pk).update(
-        status=Version.Status.SUBMITTING, lease_until=timezone.now() - timedelta(seconds=1)
+        status=Version.Status.SUBMITTING,
+        paid_call_started_at=timezone.now(),
+        lease_until=timezone.now() - timedelta(seconds=1),
     )
     sweeper.versions_sweep()
     tasks()

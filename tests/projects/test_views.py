@@ -311,3 +311,32 @@ def test_project_cards_show_the_pick_or_the_newest_ready_poster(logged_in, membe
     ProjectFactory(workspace=member.workspace)
     page = logged_in.get(reverse("project_list")).text
     assert page.count('class="cover placeholder"') == 1 and page.count('class="cover"') == 1
+
+
+def test_retrying_a_blocked_version_warns_and_needs_the_pages_confirmation(
+    logged_in, project, settings
+):
+    settings.STUDIO_ENGINES = {
+        **settings.STUDIO_ENGINES,
+        "counting": "tests.engines.CountingEngine",
+    }
+    project.last_version_number = 1
+    project.save()
+    version = VersionFactory(
+        project=project,
+        number=1,
+        engine="counting",
+        status=Version.Status.BLOCKED,
+        error_kind="blocked",
+        error_message="Blocked by the safety filters.",
+    )
+    page = logged_in.get(version.get_absolute_url())
+    assert "charged again and most likely blocked again" in page.text
+    assert "Retry v1 unchanged anyway" in page.text
+    url = reverse("version_retry", args=[project.pk, 1])
+    # A form sent without the confirmation (an old page, a script) changes nothing.
+    refused = logged_in.post(url, headers={"HX-Request": "true"})
+    assert refused.status_code == 409 and "change the prompt" in refused.text
+    assert Version.objects.get(pk=version.pk).status == Version.Status.BLOCKED
+    logged_in.post(url, {"confirm_same_prompt": "1"})
+    assert Version.objects.get(pk=version.pk).status == Version.Status.QUEUED

@@ -96,6 +96,7 @@ class GeminiEngine:
         base_url: str = "",
         timeout: float | None = None,
         poll_retries: int = 4,
+        retries: int = 4,
         sleep: Callable[[float], None] = time.sleep,
         file_wait_seconds: float = 300.0,
         max_retry_wait: float = 60.0,
@@ -106,7 +107,12 @@ class GeminiEngine:
         self.model = model or DEFAULT_MODEL
         self.base_url = (base_url or "").rstrip("/")
         self.timeout = float(timeout) if timeout else DEFAULT_TIMEOUT_SECONDS
+        # A poll's transient failure is retried here poll_retries times; the
+        # studio sets 0, so the wait happens in the queue (run_after) and the
+        # worker serves other versions meanwhile. Other free calls (uploads,
+        # downloads, cancels) retry ``retries`` times.
         self.poll_retries = max(0, poll_retries)
+        self.retries = max(0, retries)
         self.file_wait_seconds = file_wait_seconds
         self.max_retry_wait = max_retry_wait
         self._sleep = sleep
@@ -173,7 +179,7 @@ class GeminiEngine:
         previous = request.previous_interaction_id
         if self._continuable(previous):
             try:
-                interaction = self._create({**body, "input": [*media, text]}, previous)
+                interaction = self._create({**body, "input": [*media, text]}, previous, request)
                 route = ROUTE_CONTINUED
             except PreviousInteractionGone as gone:
                 if request.parent_video is None:
@@ -187,7 +193,7 @@ class GeminiEngine:
         elif request.parent_video is not None and (previous or request.task is Task.EDIT):
             interaction, route = self._create_from_parent(request, body, media, text, uploads)
         else:
-            interaction = self._create({**body, "input": [*media, text]}, "")
+            interaction = self._create({**body, "input": [*media, text]}, "", request)
             route = ROUTE_NEW
 
         interaction_id = interaction.id or ""
@@ -264,17 +270,19 @@ class GeminiEngine:
     def _media_blocks(self, request: GenerationRequest, uploads: list[RemoteFile]) -> list[dict]:
         blocks: list[dict] = []
         for video in request.videos:
-            blocks.append(self._video_block(video, uploads))
+            blocks.append(self._video_block(video, uploads, request.keep_alive))
         for image in request.images:
             data = base64.b64encode(image.path.read_bytes()).decode("ascii")
             blocks.append({"type": "image", "data": data, "mime_type": image.mime_type})
         return blocks
 
-    def _video_block(self, video: InputMedia, uploads: list[RemoteFile]) -> dict:
+    def _video_block(
+        self, video: InputMedia, uploads: list[RemoteFile], keep_alive: Callable[[], None]
+    ) -> dict:
         if self._reusable(video):
             uri = video.remote_uri
         else:
-            remote = self._upload(video)
+            remote = self._upload(video, keep_alive)
             uploads.append(remote)
             uri = remote.uri
         return {"type": "video", "uri": uri, "mime_type": video.mime_type}
@@ -297,14 +305,18 @@ class GeminiEngine:
         uploads: list[RemoteFile],
     ) -> tuple[Any, str]:
         assert request.parent_video is not None
-        parent = self._video_block(request.parent_video, uploads)
+        parent = self._video_block(request.parent_video, uploads, request.keep_alive)
         body = {**body, "generation_config": {"video_config": {"task": Task.EDIT.value}}}
-        return self._create({**body, "input": [parent, *media, text]}, ""), ROUTE_UPLOADED_PARENT
+        created = self._create({**body, "input": [parent, *media, text]}, "", request)
+        return created, ROUTE_UPLOADED_PARENT
 
-    def _create(self, body: dict[str, Any], previous_interaction_id: str) -> Any:
-        """The paid call: exactly one POST, never retried."""
+    def _create(
+        self, body: dict[str, Any], previous_interaction_id: str, request: GenerationRequest
+    ) -> Any:
+        """The paid call: exactly one POST, never retried, announced first."""
         if previous_interaction_id:
             body = {**body, "previous_interaction_id": previous_interaction_id}
+        request.paid_call_starting()
         try:
             # background=True also turns off the SDK's client-side continuation
             # hops (each of which would be another POST).
@@ -335,15 +347,19 @@ class GeminiEngine:
 
     # -- Files API --------------------------------------------------------------
 
-    def _upload(self, media: InputMedia) -> RemoteFile:
-        """Upload a video through the Files API and wait (bounded) until ACTIVE."""
+    def _upload(self, media: InputMedia, keep_alive: Callable[[], None]) -> RemoteFile:
+        """Upload a video through the Files API and wait (bounded) until
+        ACTIVE, telling the studio it is still at work between steps."""
         if not media.path.is_file():
             raise EngineError(ErrorKind.INVALID_INPUT, f"The file for {media.key} is missing.")
         config = genai_types.UploadFileConfig(mime_type=media.mime_type, display_name=media.key)
         # Uploading is free, so it may be repeated.
         uploaded = self._with_retries(
-            lambda: self._client.files.upload(file=media.path, config=config), context="upload"
+            lambda: self._client.files.upload(file=media.path, config=config),
+            context="upload",
+            keep_alive=keep_alive,
         )
+        keep_alive()
         waited = 0.0
         delay = 1.0
         current = uploaded
@@ -365,12 +381,15 @@ class GeminiEngine:
                     f"{waited:.0f} s.",
                     retry_after=30.0,
                 )
+            keep_alive()
             self._sleep(delay)
             waited += delay
             delay = min(delay * 1.5, 10.0)
             name = current.name or uploaded.name
             current = self._with_retries(
-                lambda name=name: self._client.files.get(name=name), context="file"
+                lambda name=name: self._client.files.get(name=name),
+                context="file",
+                keep_alive=keep_alive,
             )
         uri = current.uri or uploaded.uri
         if not uri:
@@ -388,7 +407,9 @@ class GeminiEngine:
         progress: ProgressCallback,
     ) -> PollResult:
         interaction = self._with_retries(
-            lambda: self._client.interactions.get(interaction_id), context="poll"
+            lambda: self._client.interactions.get(interaction_id),
+            context="poll",
+            retries=self.poll_retries,
         )
         status = str(interaction.status or "")
         usage = _usage_of(interaction)
@@ -501,9 +522,18 @@ class GeminiEngine:
 
     # -- retries and errors -----------------------------------------------------
 
-    def _with_retries(self, call: Callable[[], T], *, context: str) -> T:
+    def _with_retries(
+        self,
+        call: Callable[[], T],
+        *,
+        context: str,
+        retries: int | None = None,
+        keep_alive: Callable[[], None] | None = None,
+    ) -> T:
         """Run a call that is safe to repeat, retrying transient failures with
-        exponential backoff and jitter, honouring Retry-After."""
+        exponential backoff and jitter, honouring Retry-After; past the
+        retries (or a wait too long to sleep), the error carries the wait."""
+        retries = self.retries if retries is None else retries
         attempt = 0
         while True:
             try:
@@ -516,13 +546,15 @@ class GeminiEngine:
                 wait = backoff * self._random.uniform(0.5, 1.0)
                 if error.retry_after is not None:
                     wait = max(wait, error.retry_after + self._random.uniform(0.0, 0.5))
-                if attempt >= self.poll_retries or wait > self.max_retry_wait:
+                if attempt >= retries or wait > self.max_retry_wait:
                     raise EngineError(
                         error.kind,
                         f"{error.message} (after {attempt + 1} attempts)",
                         retry_after=error.retry_after if error.retry_after is not None else backoff,
                     ) from exc
                 logger.info("Gemini %s failed (%s); retrying in %.1f s", context, error, wait)
+                if keep_alive is not None:
+                    keep_alive()
                 self._sleep(wait)
                 attempt += 1
 

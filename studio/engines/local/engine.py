@@ -127,6 +127,8 @@ class LocalEngine:
 
     def submit(self, request: GenerationRequest) -> Submission:
         job = self._prepare(request)
+        # Free here, but announced like any engine's paid call.
+        request.paid_call_starting()
         return Submission(
             interaction_id=interaction_id_for(request), model=MODEL, route=job.route, note=job.note
         )
