@@ -13,9 +13,10 @@ from datetime import timedelta
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from projects.models import Version
-from projects.services.queue import enqueue_generation
+from projects.services.queue import ADVANCE_GENERATION, enqueue_generation
 
 
 def resumable_versions(*, on_startup: bool = False):
@@ -32,10 +33,24 @@ def resumable_versions(*, on_startup: bool = False):
 
 
 def versions_sweep(*, on_startup: bool = False) -> int:
-    """Re-enqueue every resumable version; returns how many. Extra tasks are
-    harmless: only one worker can claim a version."""
+    """Re-enqueue every resumable version that has no task waiting for a
+    worker already; returns how many. An extra task would be harmless (only
+    one worker can claim a version), but the queue would grow at every sweep
+    while workers are busy."""
+    waiting = _waiting_for_a_worker()
     count = 0
     for version_id in resumable_versions(on_startup=on_startup):
+        if version_id in waiting:
+            continue
         enqueue_generation(version_id)
         count += 1
     return count
+
+
+def _waiting_for_a_worker() -> set[int]:
+    rows = DBTaskResult.objects.filter(status="READY", task_path=ADVANCE_GENERATION)
+    return {
+        args[0]
+        for args in rows.values_list("args_kwargs__args", flat=True)
+        if isinstance(args, list) and args
+    }

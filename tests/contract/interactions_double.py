@@ -139,6 +139,24 @@ _ROUTES = [
 ]
 
 
+MODEL_OUTPUT = "/media/model-output.mp4"
+
+
+def path_is_output(record: Recorded) -> bool:
+    return record.path == MODEL_OUTPUT
+
+
+@dataclass
+class _Model:
+    latency: float
+    create_delay: float
+    download_delay: float
+    poll_delay: float
+    busy_polls: bool
+    started: dict[str, float] = field(default_factory=dict)
+    busy: dict[str, deque[Reply]] = field(default_factory=dict)
+
+
 class GeminiDouble:
     """A threaded HTTP server scripted per test."""
 
@@ -154,6 +172,7 @@ class GeminiDouble:
         self.file_failure_message = "The video could not be decoded."
         self._blobs: dict[str, tuple[bytes, str, bool]] = {}
         self._counter = 0
+        self._model: _Model | None = None
         double = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -220,6 +239,31 @@ class GeminiDouble:
         with self._lock:
             self._blobs[path] = (data, content_type, public)
         return self.url + path
+
+    def run_model(
+        self,
+        video: bytes,
+        *,
+        latency: float,
+        create_delay: float = 0.0,
+        download_delay: float = 0.0,
+        poll_delay: float = 0.0,
+        busy_polls: bool = False,
+    ) -> None:
+        """Act as the model for every create not scripted: the interaction
+        completes ``latency`` s after its create, with ``video``. The create's
+        answer, each poll's and the video's download take the given delays; with
+        ``busy_polls`` each interaction's first two polls are answered 429
+        (Retry-After 2 s) and 503."""
+        with self._lock:
+            self._model = _Model(
+                latency=latency,
+                create_delay=create_delay,
+                download_delay=download_delay,
+                poll_delay=poll_delay,
+                busy_polls=busy_polls,
+            )
+            self._blobs[MODEL_OUTPUT] = (video, "video/mp4", False)
 
     def add_generated_file(self, file_id: str, data: bytes, version: str = "v1") -> str:
         """A model-made file in the Files API; return its resource uri."""
@@ -295,7 +339,8 @@ class GeminiDouble:
             data, content_type, public = self._blobs[record.path]
             if not public and record.headers.get("x-goog-api-key") != API_KEY:
                 return api_error(403, "permission_denied", "The API key is missing.")
-            return Reply(body=data, content_type=content_type)
+            delay = self._model.download_delay if self._model and path_is_output(record) else 0
+            return Reply(body=data, content_type=content_type, delay=delay)
         for method, pattern, name in _ROUTES:
             match = pattern.match(record.path)
             if method == record.method and match:
@@ -307,12 +352,35 @@ class GeminiDouble:
     def _create(self, record: Recorded, version: str) -> Reply:
         if self._create_replies:
             return self._create_replies.popleft()
+        model = self._model
+        if model is not None:
+            interaction_id = self._next_id("int")
+            model.started[interaction_id] = time.monotonic() + model.create_delay
+            if model.busy_polls:
+                model.busy[interaction_id] = deque(
+                    [
+                        api_error(429, "rate_limit_exceeded", "Slow down.", **{"Retry-After": "2"}),
+                        api_error(503, "service_unavailable", "Busy."),
+                    ]
+                )
+            return Reply(json=interaction(interaction_id, "queued"), delay=model.create_delay)
         return Reply(json=interaction(self._next_id("int"), "in_progress"))
 
     def _get(self, record: Recorded, version: str, id: str) -> Reply:
         script = self._scripts.get(id)
         if script:
             return script.popleft() if len(script) > 1 else script[0]
+        model = self._model
+        if model is not None and id in model.started:
+            busy = model.busy.get(id)
+            if busy:
+                return busy.popleft()
+            if time.monotonic() - model.started[id] >= model.latency:
+                return Reply(
+                    json=interaction(id, "completed", video_uri=self.url + MODEL_OUTPUT),
+                    delay=model.poll_delay,
+                )
+            return Reply(json=interaction(id, "in_progress"), delay=model.poll_delay)
         return Reply(json=interaction(id, "in_progress"))
 
     def _cancel(self, record: Recorded, version: str, id: str) -> Reply:

@@ -17,10 +17,7 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
-import sys
-import time
 import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -32,8 +29,8 @@ import psycopg
 import pytest
 from websockets.asyncio.client import connect
 
-ROOT = Path(__file__).resolve().parents[2]
-PYTHON = Path(sys.executable)
+from tests.processes import free_port, manage, spawn, wait_for
+
 POSTGRES = "postgres://postgres@127.0.0.1:5432"
 STATES = {"queued", "submitting", "generating", "saving", "ready"}
 BADGE = re.compile(r'id="badge-(\d+)" class="badge status-\w+" data-status="(\w+)"')
@@ -59,40 +56,6 @@ store.create()
 _, token = api_token_create(user=owner, name="pipeline")
 print(json.dumps({"project": project.pk, "session": store.session_key, "token": token}))
 """
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def manage(env: dict, *args: str) -> str:
-    done = subprocess.run(
-        [str(PYTHON), "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout
-
-
-def spawn(env: dict, *args: str, log: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [str(PYTHON), "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )
-
-
-def wait_for(condition, *, timeout: float, message: str):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        assert time.monotonic() < deadline, message
-        time.sleep(0.2)
 
 
 def get(url: str, headers: dict) -> urllib.request.addinfourl:

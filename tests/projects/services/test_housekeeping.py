@@ -197,6 +197,9 @@ def test_the_resume_job_re_enqueues_a_version_whose_worker_died(project):
     row = DBTaskResult.objects.get()
     assert row.task_path == "projects.tasks.advance_generation"
     assert row.args_kwargs["args"] == [version.pk]
+    # While that task waits for a worker, the next sweeps add nothing.
+    assert housekeeping.versions_resume(dry_run=False).count == 0
+    assert DBTaskResult.objects.count() == 1
 
 
 def test_the_command_shows_first_then_acts(db, capsys):
