@@ -6,7 +6,7 @@ Services enqueue these by path (``projects.services.queue``).
 
 from django.tasks import task
 
-from projects.services import generation, sweeper
+from projects.services import decisions, generation, sweeper
 
 
 @task
@@ -16,7 +16,7 @@ def advance_generation(version_id: int) -> None:
 
 @task
 def cancel_interaction(version_id: int) -> None:
-    generation.interaction_cancel(version_id=version_id)
+    decisions.interaction_cancel(version_id=version_id)
 
 
 @task

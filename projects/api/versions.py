@@ -34,7 +34,7 @@ from projects.api.schemas import (
 )
 from projects.media import version_file_response
 from projects.models import Asset, Project, Version
-from projects.services import access, composer, generation, versions
+from projects.services import access, composer, decisions, versions
 from projects.services.composer import VersionArguments
 from projects.services.errors import StudioError
 
@@ -199,7 +199,7 @@ def _version_action(request: HttpRequest, project_id: int, number: int, action) 
 )
 def version_cancel(request: HttpRequest, project_id: int = ProjectId, number: int = VersionNumber):
     """Cancel a queued or running generation (or one that needs a decision)."""
-    return _version_action(request, project_id, number, generation.version_cancel)
+    return _version_action(request, project_id, number, decisions.version_cancel)
 
 
 @router.post(
@@ -223,7 +223,7 @@ def version_retry(
         check_generation_limit(request_user(request))
 
     def retry(*, version: Version, membership) -> None:
-        generation.version_retry(
+        decisions.version_retry(
             version=version, membership=membership, same_prompt_confirmed=confirm_same_prompt
         )
 
@@ -246,7 +246,7 @@ def version_decide(
     stops it."""
 
     def decide(*, version: Version, membership) -> None:
-        generation.version_reconcile(
+        decisions.version_reconcile(
             version=version, membership=membership, resubmit=payload.decision == "resubmit"
         )
 

@@ -8,8 +8,10 @@ these; import the module you mean (this package re-exports nothing).
 - prompts: prompts from structured fields, edit prompts, task templates
 - assets: uploaded stills and clips
 - versions: creating versions (and enqueuing their generation)
-- generation: a generation's life, the state machine and its decisions
+- generation: a generation's life, the state machine and its paid call
+- decisions: what a person does to a version: cancel, retry, settle
 - sweeper: crash recovery, resuming versions whose worker died
+- housekeeping: every worker's schedule of resume, reclaim and pruning
 - storage: our copies of videos and posters, and local copies for engines
 - broadcast: live events after commit, their groups, presence
 - progress: what a progress bar shows, and estimates from past durations

@@ -31,12 +31,10 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from projects.models import Asset, Membership, Version
-from projects.services.access import require_role
+from projects.models import Asset, Version
 from projects.services.broadcast import record_event
 from projects.services.engines import get_engine
-from projects.services.errors import StudioError
-from projects.services.queue import CANCEL_INTERACTION, enqueue, enqueue_generation
+from projects.services.queue import enqueue_generation
 from projects.services.storage import delete_files, local_copy, store_bytes, store_file
 from studio.engines.base import (
     Engine,
@@ -69,9 +67,6 @@ class WorkerStopping(LeaseLost):
 # Set when the studio process is asked to stop (Ctrl-C): running work stops
 # at its next progress report instead of being cut off mid-write.
 shutdown_requested = threading.Event()
-
-# Interaction errors that left no trace at the engine worth polling again.
-POLL_AGAIN_KINDS = {ErrorKind.UNAVAILABLE, ErrorKind.TIMED_OUT, ErrorKind.RATE_LIMITED}
 
 
 def _lease_until() -> datetime:
@@ -577,116 +572,3 @@ def _generation_request(
                 else {}
             ),
         )
-
-
-# What people do to a running or finished version.
-
-
-def version_cancel(*, version: Version, membership: Membership) -> None:
-    require_role(membership, generate=True)
-    now = timezone.now()
-    with transaction.atomic():
-        changed = Version.objects.filter(
-            pk=version.pk, status__in=[*Version.Status.unfinished(), Version.Status.RECONCILE]
-        ).update(
-            status=Version.Status.CANCELLED,
-            fence=F("fence") + 1,
-            lease_until=None,
-            retry_at=None,
-            error_kind=ErrorKind.CANCELLED,
-            error_message=f"Cancelled by {membership.user.get_username()}.",
-            finished_at=now,
-            updated_at=now,
-        )
-        if not changed:
-            raise StudioError(f"{version.label} is {version.get_status_display().lower()}.")
-        version.refresh_from_db()
-        if version.interaction_id:
-            enqueue(CANCEL_INTERACTION, version.pk)
-        record_event(version, kind="state")
-
-
-def interaction_cancel(*, version_id: int) -> None:
-    version = Version.objects.get(pk=version_id)
-    if version.interaction_id:
-        with suppress(EngineError):
-            get_engine(version.engine).cancel(version.interaction_id)
-
-
-def version_retry(
-    *, version: Version, membership: Membership, same_prompt_confirmed: bool = False
-) -> None:
-    """Try a failed version again as a new attempt. When its interaction
-    exists and only reaching it failed, poll it again instead of paying for
-    another. A blocked version on a paid engine is retried only once the
-    person confirmed that the same prompt is charged (and likely blocked)
-    again."""
-    require_role(membership, generate=True)
-    if not version.can_retry:
-        raise StudioError(
-            f"{version.label} is {version.get_status_display().lower()}; it cannot be retried."
-        )
-    if (
-        version.status == Version.Status.BLOCKED
-        and not same_prompt_confirmed
-        and get_engine(version.engine).capabilities().paid
-    ):
-        raise StudioError(
-            f"{version.label} was blocked by the engine's safety filters. Retrying sends the "
-            "same prompt, which is charged and most likely blocked again: change the prompt "
-            "(edit its parent), or confirm that you want to retry it unchanged.",
-            field="confirm_same_prompt",
-        )
-    poll_again = bool(version.interaction_id) and version.error_kind in POLL_AGAIN_KINDS
-    fields = {
-        "status": Version.Status.GENERATING if poll_again else Version.Status.QUEUED,
-        "fence": F("fence") + 1,
-        "attempt": F("attempt") + 1,
-        "lease_until": None,
-        "retry_at": None,
-        "transient_failures": 0,
-        "progress": None,
-        "error_kind": "",
-        "error_message": "",
-        "finished_at": None,
-        "updated_at": timezone.now(),
-    }
-    if not poll_again and version.interaction_id:
-        fields["abandoned_interaction_ids"] = [
-            *version.abandoned_interaction_ids,
-            version.interaction_id,
-        ]
-        fields["interaction_id"] = ""
-        fields["output_uri"] = ""
-    with transaction.atomic():
-        changed = Version.objects.filter(pk=version.pk, status=version.status).update(**fields)
-        if not changed:
-            raise StudioError(f"{version.label} changed meanwhile; reload and try again.")
-        version.refresh_from_db()
-        enqueue_generation(version.pk)
-        record_event(version, kind="state")
-
-
-def version_reconcile(*, version: Version, membership: Membership, resubmit: bool) -> None:
-    """A person's decision on a version that may or may not have been paid for."""
-    require_role(membership, generate=True)
-    if version.status != Version.Status.RECONCILE:
-        raise StudioError(f"{version.label} does not need a decision.")
-    if not resubmit:
-        version_cancel(version=version, membership=membership)
-        return
-    with transaction.atomic():
-        changed = Version.objects.filter(pk=version.pk, status=Version.Status.RECONCILE).update(
-            status=Version.Status.QUEUED,
-            fence=F("fence") + 1,
-            attempt=F("attempt") + 1,
-            lease_until=None,
-            error_kind="",
-            error_message="",
-            updated_at=timezone.now(),
-        )
-        if not changed:
-            raise StudioError(f"{version.label} changed meanwhile; reload and try again.")
-        version.refresh_from_db()
-        enqueue_generation(version.pk)
-        record_event(version, kind="state")

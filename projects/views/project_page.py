@@ -17,7 +17,7 @@ from projects.forms import EditForm, GenerateForm, ReconcileForm, UploadForm
 from projects.media import MediaError, sniff_video_container
 from projects.models import Asset, Membership, Project, Version
 from projects.page_data import project_page_context, version_panel_context
-from projects.services import assets, composer, generation, prompts, versions
+from projects.services import assets, composer, decisions, prompts, versions
 from projects.services.errors import StudioError
 from projects.views.common import project_of, redirect_to, refusal, version_of
 
@@ -253,7 +253,7 @@ def _version_action(
 
 @require_POST
 def version_cancel(request: HttpRequest, project_id: int, number: int) -> HttpResponse:
-    return _version_action(request, project_id, number, generation.version_cancel)
+    return _version_action(request, project_id, number, decisions.version_cancel)
 
 
 @require_POST
@@ -261,7 +261,7 @@ def version_retry(request: HttpRequest, project_id: int, number: int) -> HttpRes
     confirmed = request.POST.get("confirm_same_prompt") == "1"
 
     def retry(*, version: Version, membership: Membership) -> None:
-        generation.version_retry(
+        decisions.version_retry(
             version=version, membership=membership, same_prompt_confirmed=confirmed
         )
 
@@ -276,6 +276,6 @@ def version_reconcile(request: HttpRequest, project_id: int, number: int) -> Htt
     resubmit = form.cleaned_data["decision"] == "resubmit"
 
     def decide(*, version: Version, membership: Membership) -> None:
-        generation.version_reconcile(version=version, membership=membership, resubmit=resubmit)
+        decisions.version_reconcile(version=version, membership=membership, resubmit=resubmit)
 
     return _version_action(request, project_id, number, decide)

@@ -225,10 +225,10 @@ def test_workers_killed_in_every_phase_never_pay_twice_nor_ask_needlessly(
                     "shell",
                     "-c",
                     "from projects.models import Membership, Version\n"
-                    "from projects.services import generation\n"
+                    "from projects.services import decisions\n"
                     f"v = Version.objects.get(pk={pk})\n"
                     "m = Membership.objects.get(workspace=v.project.workspace)\n"
-                    "generation.version_reconcile(version=v, membership=m, resubmit=False)",
+                    "decisions.version_reconcile(version=v, membership=m, resubmit=False)",
                 )
         for phase in (p for p in PHASES if needed[p]):
             found = in_phase(phase)

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from projects.models import Version, Workspace
-from projects.services import assets, generation, progress, sweeper, versions
+from projects.services import assets, decisions, progress, sweeper, versions
 from projects.services.engines import get_engine
 from projects.services.errors import StudioError
 from studio.engines.base import GenerationRequest, Task
@@ -263,7 +263,7 @@ def test_cancel_calls_the_apis_cancel(project, member, tasks, double, settings):
     tasks()
     version.refresh_from_db()
     assert version.status == Version.Status.GENERATING
-    generation.version_cancel(version=version, membership=member)
+    decisions.version_cancel(version=version, membership=member)
     tasks()
     version.refresh_from_db()
     assert version.status == Version.Status.CANCELLED

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from projects.models import Version
-from projects.services import engines, generation, prompts, sweeper, tree, versions
+from projects.services import decisions, engines, generation, prompts, sweeper, tree, versions
 from projects.services.errors import StudioError
 from projects.services.generation import LeaseLost
 from tests.engines import CountingEngine
@@ -197,7 +197,7 @@ def test_a_crash_between_paying_and_recording_the_id_needs_a_decision(
     version.refresh_from_db()
     assert version.status == Version.Status.RECONCILE
     assert CountingEngine.submits == []
-    generation.version_reconcile(version=version, membership=member, resubmit=True)
+    decisions.version_reconcile(version=version, membership=member, resubmit=True)
     tasks()
     version.refresh_from_db()
     assert version.status == Version.Status.READY
@@ -226,7 +226,7 @@ def test_retry_polls_the_stored_interaction_instead_of_paying_again(
         status=Version.Status.FAILED, error_kind="unavailable", error_message="503", video=""
     )
     version.refresh_from_db()
-    generation.version_retry(version=version, membership=member)
+    decisions.version_retry(version=version, membership=member)
     tasks()
     version.refresh_from_db()
     assert version.status == Version.Status.READY
@@ -246,7 +246,7 @@ def test_retry_after_the_interaction_itself_failed_submits_a_new_one(
     )
     version.refresh_from_db()
     old = version.interaction_id
-    generation.version_retry(version=version, membership=member)
+    decisions.version_retry(version=version, membership=member)
     tasks()
     version.refresh_from_db()
     assert version.status == Version.Status.READY
@@ -257,7 +257,7 @@ def test_retry_after_the_interaction_itself_failed_submits_a_new_one(
 def test_cancel_stops_a_queued_version_and_a_late_worker_writes_nothing(project, member, tasks):
     version = create(project, member)
     worker_view = generation.version_claim(version_id=version.pk)
-    generation.version_cancel(version=version, membership=member)
+    decisions.version_cancel(version=version, membership=member)
     with pytest.raises(LeaseLost):
         generation.version_write(
             worker_view, expect=Version.Status.QUEUED, status=Version.Status.SUBMITTING
@@ -273,7 +273,7 @@ def test_cancel_of_a_finished_version_is_refused(project, member, tasks):
     tasks()
     version.refresh_from_db()
     with pytest.raises(StudioError, match="ready"):
-        generation.version_cancel(version=version, membership=member)
+        decisions.version_cancel(version=version, membership=member)
 
 
 def test_prompt_from_fields_and_edit_prompt():

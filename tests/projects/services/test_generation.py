@@ -7,7 +7,7 @@ import pytest
 from django.db.models import F
 
 from projects.models import Version
-from projects.services import engines, generation, versions
+from projects.services import decisions, engines, generation, versions
 from tests.engines import CountingEngine, ScriptedEngine
 
 
@@ -103,7 +103,7 @@ def test_a_paid_call_answered_after_a_cancel_is_kept_and_cancelled_at_the_engine
     version = create(project, member)
 
     def cancelled(request):
-        generation.version_cancel(version=Version.objects.get(pk=version.pk), membership=member)
+        decisions.version_cancel(version=Version.objects.get(pk=version.pk), membership=member)
 
     scripted.after_paid_call = cancelled
     tasks()
