@@ -310,6 +310,9 @@ STUDIO_HOUSEKEEPING_TEMP_MARGIN_SECONDS = float(
 )
 STUDIO_ORPHAN_MARGIN_HOURS = float(os.environ.get("STUDIO_ORPHAN_MARGIN_HOURS", "24"))
 STUDIO_MAX_TRANSIENT_RETRIES = int(os.environ.get("STUDIO_MAX_TRANSIENT_RETRIES", "8"))
+# How long an engine account's submissions pause after a "too many requests"
+# answer that named no Retry-After.
+STUDIO_THROTTLE_SECONDS = float(os.environ.get("STUDIO_THROTTLE_SECONDS", "10"))
 # Progress events while rendering, at most this often per version.
 STUDIO_PROGRESS_INTERVAL_SECONDS = float(os.environ.get("STUDIO_PROGRESS_INTERVAL_SECONDS", "0.25"))
 STUDIO_API_MAX_ACTIVE_GENERATIONS = int(os.environ.get("STUDIO_API_MAX_ACTIVE_GENERATIONS", "5"))

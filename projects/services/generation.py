@@ -36,6 +36,7 @@ from projects.services.broadcast import record_event
 from projects.services.engines import get_engine
 from projects.services.queue import enqueue_generation
 from projects.services.storage import delete_files, local_copy, store_bytes, store_file
+from projects.services.throttle import throttle_engine, throttle_until
 from studio.engines.base import (
     Engine,
     EngineError,
@@ -133,6 +134,16 @@ def generation_advance(*, version_id: int) -> None:
 
 
 def _submit(version: Version, engine: Engine) -> None:
+    held_until = throttle_until(engine=version.engine)
+    if held_until is not None:
+        # The account was told to slow down: wait in the queue, not in a
+        # worker, and spread the wake-ups so they do not all call at once.
+        wake_at = held_until + timedelta(seconds=random.uniform(0, 1))
+        Version.objects.filter(
+            pk=version.pk, fence=version.fence, status=Version.Status.QUEUED
+        ).update(lease_until=None, retry_at=wake_at)
+        enqueue_generation(version.pk, run_after=wake_at)
+        return
     version_write(
         version,
         expect=Version.Status.QUEUED,
@@ -154,6 +165,8 @@ def _submit(version: Version, engine: Engine) -> None:
         )
         return
     except EngineError as error:
+        if error.kind == ErrorKind.RATE_LIMITED:
+            throttle_engine(engine=version.engine, retry_after=error.retry_after)
         _engine_failed(version, error, expect=Version.Status.SUBMITTING)
         return
     _submitted(version, engine, submission)

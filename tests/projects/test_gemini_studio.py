@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from projects.models import Version, Workspace
-from projects.services import assets, decisions, progress, sweeper, versions
+from projects.models import EngineThrottle, Version, Workspace
+from projects.services import assets, decisions, progress, sweeper, throttle, versions
 from projects.services.engines import get_engine
 from projects.services.errors import StudioError
 from studio.engines.base import GenerationRequest, Task
@@ -229,6 +230,41 @@ def test_rate_limited_create_waits_and_says_when(project, member, tasks, double)
     assert version.retry_at is not None
     assert progress.progress_view(version).phase.startswith("Retrying at")
     assert len(double.creates) == 1
+
+
+def test_a_rate_limited_create_holds_the_accounts_next_submissions(
+    project, member, tasks, double, landscape_mp4
+):
+    double.on_create(api_error(429, "rate_limit_exceeded", "Slow down.", **{"Retry-After": "90"}))
+    first = generate(project, member)
+    tasks()
+    second = generate(project, member, prompt="A paper boat on a puddle, one continuous shot.")
+    tasks()
+    # The second generation waited for the account's Retry-After without a call.
+    assert len(double.creates) == 1
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.status == second.status == Version.Status.QUEUED
+    assert second.retry_at >= timezone.now() + timedelta(seconds=85)
+    assert EngineThrottle.objects.get().until == pytest.approx(
+        first.retry_at, abs=timedelta(seconds=2)
+    )
+    # A second API key is a second account: it is not held.
+    assert throttle.throttle_until(engine="gemini") is not None
+    with override_settings(GEMINI_API_KEY="another-key"):
+        assert throttle.throttle_until(engine="gemini") is None
+
+    # Once the pause has passed, both are submitted.
+    past = timezone.now() - timedelta(seconds=1)
+    EngineThrottle.objects.update(until=past)
+    Version.objects.update(retry_at=past)
+    DBTaskResult.objects.filter(status="READY").update(run_after=past)
+    completes(double, "int-after-1", landscape_mp4, polls=0)
+    completes(double, "int-after-2", landscape_mp4, polls=0)
+    tasks()
+    statuses = set(Version.objects.values_list("status", flat=True))
+    assert statuses == {Version.Status.READY}
+    assert len(double.creates) == 3
 
 
 def test_budget_exceeded_is_its_own_failure(project, member, tasks, double):
