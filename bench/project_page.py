@@ -5,7 +5,8 @@ comments) of 10, 1,000 and 5,000 versions; and uploading a 4096×4096 still.
 A benchmark, not a test.
 
     uv run python bench/project_page.py              # SQLite
-    uv run python bench/project_page.py --postgres   # DATABASE_URL's PostgreSQL
+    uv run python bench/project_page.py --postgres   # PostgreSQL: DATABASE_URL, else a
+                                                     # fresh studio_bench on 127.0.0.1
 
 BENCH_SIZES and BENCH_SHAPES narrow it (e.g. BENCH_SIZES=5000).
 """
@@ -23,7 +24,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("STUDIO_VAR_DIR", tempfile.mkdtemp(prefix="studio-bench-"))
 if "--postgres" in sys.argv:
-    os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/studio_bench")
+    if "DATABASE_URL" not in os.environ:
+        import psycopg
+
+        with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", autocommit=True) as db:
+            # A fresh database every run: the bench builds its trees from empty.
+            db.execute("DROP DATABASE IF EXISTS studio_bench WITH (FORCE)")
+            db.execute("CREATE DATABASE studio_bench")
+        os.environ["DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/studio_bench"
 else:
     os.environ.pop("DATABASE_URL", None)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")

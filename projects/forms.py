@@ -165,12 +165,27 @@ class UploadForm(forms.Form):
 class WorkspaceForm(forms.ModelForm):
     class Meta:
         model = Workspace
-        fields = ["name", "region"]
+        fields = ["name", "region", "monthly_budget"]
         help_texts = {
             "region": "Where your team works. The model's policies differ by region: in the "
             "EEA, Switzerland and the UK it cannot edit uploaded videos, and images must not "
-            "depict minors."
+            "depict minors.",
+            "monthly_budget": "What all projects together may spend on paid generations in a "
+            "calendar month. Leave it empty for no cap.",
         }
+        widgets = {"monthly_budget": forms.NumberInput(attrs={"min": 0, "step": "0.01"})}
+
+    def clean_monthly_budget(self):
+        value = self.cleaned_data["monthly_budget"]
+        if value is not None and value < 0:
+            raise forms.ValidationError("A budget cannot be negative.")
+        return value
+
+
+class ProjectBudgetForm(forms.Form):
+    monthly_budget = forms.DecimalField(
+        required=False, min_value=0, max_digits=10, decimal_places=2, label="Monthly budget ($)"
+    )
 
 
 class EditForm(forms.Form):
@@ -186,6 +201,7 @@ class EditForm(forms.Form):
     preserve = forms.CharField(required=False, max_length=300, label="Preserve")
     engine = forms.ChoiceField()
     addresses = forms.CharField(required=False, widget=forms.HiddenInput)
+    section_start = forms.FloatField(required=False, min_value=0, label="Edit from (s)")
 
     def __init__(self, *args, parent: Version, **kwargs):
         super().__init__(*args, **kwargs)
@@ -199,6 +215,13 @@ class EditForm(forms.Form):
         # What the parent was told to keep is kept again, unless changed.
         self.fields["preserve"].initial = (parent.prompt_fields or {}).get("preserve", "")
         self.templates = [t for t in TASK_TEMPLATES.values() if t.mode == "edit"]
+        # What the chosen engine makes of this parent, and what that costs.
+        self.plan = composer.edit_plan(parent=parent, capabilities=self.capabilities)
+        self.estimate = composer.cost_estimate(
+            engine=self.capabilities.name,
+            resolution=self.plan.resolution,
+            duration_seconds=self.plan.duration_seconds,
+        )
 
     def clean_addresses(self) -> list[int]:
         raw = self.cleaned_data.get("addresses") or ""

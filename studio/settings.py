@@ -291,6 +291,8 @@ STUDIO_PRICE_PER_SECOND = {
 # may hand the version to another, and how often to poll a remote engine.
 STUDIO_LEASE_SECONDS = int(os.environ.get("STUDIO_LEASE_SECONDS", "60"))
 STUDIO_POLL_SECONDS = float(os.environ.get("STUDIO_POLL_SECONDS", "5"))
+# Polls wait half the time a generation like it typically still needs, up to this.
+STUDIO_POLL_MAX_SECONDS = float(os.environ.get("STUDIO_POLL_MAX_SECONDS", "30"))
 STUDIO_SWEEP_SECONDS = float(os.environ.get("STUDIO_SWEEP_SECONDS", "30"))
 # Housekeeping (projects/services/housekeeping.py), run by every worker
 # process: its tick, how often each kind of job runs, and what it keeps.

@@ -71,7 +71,7 @@ def floor(name: str) -> int:
         "projects.tasks",
     }:
         return 2
-    if name.startswith("studio.engines") or name in {"projects.models", "projects.media"}:
+    if name.startswith(("studio.engines", "projects.models")) or name == "projects.media":
         return 1
     return 5  # studio.settings, studio.urls, studio.asgi: the project's own files
 

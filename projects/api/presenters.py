@@ -93,6 +93,7 @@ def version_out(
         "video_duration": version.video_duration,
         "video_bytes": version.video_bytes,
         "has_audio": version.has_audio,
+        "section_start": version.section_start,
         "cost_estimate": str(version.cost_estimate),
         "cost": None if version.cost is None else str(version.cost),
         "can_cancel": version.can_cancel,

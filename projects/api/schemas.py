@@ -209,6 +209,12 @@ class VersionCreateIn(StrictSchema):
         max_length=100,
         description="For an edit: ids of open comments on the parent it sets out to address.",
     )
+    section_start: float | None = Field(
+        None,
+        ge=0,
+        description="For an edit of a clip longer than the engine makes: where (in seconds) "
+        "the edited section starts (default 0); the rest of the clip is kept as it is.",
+    )
     assets: list[Id] = Field(
         default_factory=list,
         max_length=20,
@@ -255,6 +261,11 @@ class VersionOut(Schema):
     video_duration: float | None
     video_bytes: int | None
     has_audio: bool
+    section_start: float | None = Field(
+        None,
+        description="For an edit made a section at a time: where the edited section "
+        "starts in its parent; it lasts duration_seconds and the rest was kept.",
+    )
     cost_estimate: str
     cost: str | None
     can_cancel: bool

@@ -110,22 +110,25 @@ def _edit_arguments(project: Project, user, payload: VersionCreateIn) -> Version
             raise refuse(name, "An edit is described by `instruction` (and `preserve`).")
     if payload.assets:
         raise refuse("assets", "An edit works on its parent's video; it takes no assets.")
-    for name in ("aspect_ratio", "resolution", "duration_seconds"):
-        value = getattr(payload, name)
-        if value is not None and value != getattr(parent, name):
-            raise refuse(
-                name,
-                f"An edit keeps its parent's {name.replace('_', ' ')}; "
-                "say what to change in the instruction (for example “Reframe to 9:16”).",
-            )
-    return composer.edit_arguments(
+    arguments = composer.edit_arguments(
         parent=parent,
         instruction=payload.instruction or "",
         keep_rest_same=True if payload.keep_rest_same is None else payload.keep_rest_same,
         preserve=payload.preserve or "",
         engine=payload.engine,
         addresses=payload.addresses,
+        section_start=payload.section_start,
     )
+    for name in ("aspect_ratio", "resolution", "duration_seconds"):
+        value = getattr(payload, name)
+        if value is not None and value != arguments[name]:
+            raise refuse(
+                name,
+                f"An edit keeps its parent's {name.replace('_', ' ')} as far as the engine "
+                f"can make it (here {arguments[name]}); say what to change in the "
+                "instruction (for example “Reframe to 9:16”).",
+            )
+    return arguments
 
 
 @router.post(

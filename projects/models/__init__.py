@@ -2,6 +2,7 @@
 ``from projects.models import Version``."""
 
 from projects.models.api import ApiToken, IdempotencyRecord
+from projects.models.budget import BudgetMonth
 from projects.models.operations import EngineThrottle, HousekeepingRun, WorkerHeartbeat
 from projects.models.review import Activity, Comment, CommentQuerySet, Presence, Review
 from projects.models.team import Invitation, Membership, Workspace, WorkspaceQuerySet
@@ -11,6 +12,7 @@ __all__ = [
     "Activity",
     "ApiToken",
     "Asset",
+    "BudgetMonth",
     "Comment",
     "CommentQuerySet",
     "EngineThrottle",

@@ -27,12 +27,22 @@ class Workspace(models.Model):
 
     name = models.CharField(max_length=120)
     region = models.CharField(max_length=8, choices=Region, default=Region.GLOBAL)
+    # What the whole workspace may spend on paid generations in a calendar
+    # month, in dollars; empty for no cap (projects/services/budgets.py).
+    monthly_budget = models.DecimalField(
+        max_digits=10, decimal_places=2, null=True, blank=True, verbose_name="Monthly budget ($)"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = WorkspaceQuerySet.as_manager()
 
     class Meta:
         ordering = ["name", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(monthly_budget__gte=0), name="workspace_budget_not_negative"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

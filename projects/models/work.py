@@ -38,11 +38,19 @@ class Project(models.Model):
     picked_version = models.ForeignKey(
         "Version", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # What this project may spend in a calendar month, in dollars; empty for
+    # no cap of its own (the workspace's still holds).
+    monthly_budget = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
 
     objects = ProjectQuerySet.as_manager()
 
     class Meta:
         ordering = ["-updated_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(monthly_budget__gte=0), name="project_budget_not_negative"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.title
@@ -191,6 +199,14 @@ class Version(models.Model):
     usage = models.JSONField(default=dict, blank=True)
     cost_estimate = models.DecimalField(max_digits=10, decimal_places=4, default=0)
     cost = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
+    # What this version holds of its month's budget: the estimate while it
+    # may still be charged, what it cost once it is done.
+    # An edit of a clip longer than its engine makes: the section edited
+    # starts here (seconds into the parent) and lasts duration_seconds; the
+    # rest of the parent is kept as it is.
+    section_start = models.FloatField(null=True, blank=True)
+    budget_held = models.DecimalField(max_digits=10, decimal_places=4, default=0)
+    budget_month = models.DateField(null=True, blank=True)
 
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="versions"

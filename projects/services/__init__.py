@@ -9,6 +9,10 @@ these; import the module you mean (this package re-exports nothing).
 - assets: uploaded stills and clips
 - versions: creating versions (and enqueuing their generation)
 - generation: a generation's life, the state machine and its paid call
+- leases: a worker's claim on a version, and the one way to change it
+- engine_requests: what an engine is given, and its hooks into the lease
+- budgets: monthly caps, holds before paying, and what was spent
+- throttle: holding an engine account's submissions after a 429
 - decisions: what a person does to a version: cancel, retry, settle
 - sweeper: crash recovery, resuming versions whose worker died
 - housekeeping: every worker's schedule of resume, reclaim and pruning

@@ -41,6 +41,48 @@ class VersionArguments(TypedDict, total=False):
     parent: Version
     assets: list[Asset]
     addressed_comments: list[Comment]
+    section_start: float | None
+
+
+@dataclass(frozen=True)
+class EditPlan:
+    """How an engine edits a parent it cannot take as it is: a clip under
+    the engine's smallest size is raised to it, and a clip longer than the
+    engine makes is edited a section at a time, the rest kept as it is."""
+
+    resolution: str
+    duration_seconds: int
+    clip_seconds: float
+    upscaled_from: str = ""
+    section: bool = False
+
+    @property
+    def latest_start(self) -> float:
+        return max(0.0, int((self.clip_seconds - self.duration_seconds) * 10) / 10)
+
+
+def _lines(resolution: str) -> int:
+    return int(resolution.removesuffix("p"))
+
+
+def edit_plan(*, parent: Version, capabilities: Capabilities) -> EditPlan:
+    resolution, upscaled_from = parent.resolution, ""
+    if resolution not in capabilities.resolutions:
+        higher = [r for r in capabilities.resolutions if _lines(r) >= _lines(resolution)]
+        resolution = (
+            min(higher, key=_lines) if higher else max(capabilities.resolutions, key=_lines)
+        )
+        if _lines(resolution) > _lines(parent.resolution):
+            upscaled_from = parent.resolution
+    clip_seconds = parent.video_duration or float(parent.duration_seconds)
+    section = parent.duration_seconds > capabilities.max_duration
+    return EditPlan(
+        resolution=resolution,
+        duration_seconds=capabilities.max_duration if section else parent.duration_seconds,
+        clip_seconds=clip_seconds,
+        upscaled_from=upscaled_from,
+        section=section,
+    )
 
 
 @dataclass(frozen=True)
@@ -148,9 +190,29 @@ def edit_arguments(
     preserve: str = "",
     engine: str | None = None,
     addresses: Iterable[int] = (),
+    section_start: float | None = None,
 ) -> VersionArguments:
-    """An edit's arguments: it keeps its parent's shape, and its prompt is the
-    instruction with "keep everything else the same" and the preserve list."""
+    """An edit's arguments: it keeps its parent's shape as far as the engine
+    can make it (see ``edit_plan``), and its prompt is the instruction with
+    "keep everything else the same" and the preserve list."""
+    engine = engine or edit_engine_default(parent)
+    plan = edit_plan(parent=parent, capabilities=capabilities_of(engine))
+    if plan.section:
+        section_start = section_start or 0.0
+        if not 0 <= section_start <= plan.latest_start:
+            raise StudioError(
+                f"{capabilities_of(engine).label} edits {plan.duration_seconds} s at a time "
+                f"of this {plan.clip_seconds:.1f} s clip: start the section between 0 and "
+                f"{plan.latest_start:.1f} s.",
+                field="section_start",
+            )
+    elif section_start:
+        raise StudioError(
+            "The whole clip is edited at once: there is no section to choose.",
+            field="section_start",
+        )
+    else:
+        section_start = None
     instruction = instruction.strip()
     if not instruction:
         raise StudioError("Say what to change.", field="instruction")
@@ -172,9 +234,10 @@ def edit_arguments(
         prompt_fields={"preserve": preserve},
         addressed_comments=addressed,
         aspect_ratio=parent.aspect_ratio,
-        resolution=parent.resolution,
-        duration_seconds=parent.duration_seconds,
-        engine=engine or edit_engine_default(parent),
+        resolution=plan.resolution,
+        duration_seconds=plan.duration_seconds,
+        engine=engine,
+        section_start=section_start,
     )
 
 

@@ -9,6 +9,7 @@ it, each a conditional update that names the state it expects.
 from __future__ import annotations
 
 from contextlib import suppress
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import F
@@ -17,6 +18,7 @@ from django.utils import timezone
 from projects.models import Membership, Version
 from projects.services.access import require_role
 from projects.services.broadcast import record_event
+from projects.services.budgets import budget_hold, budget_settle
 from projects.services.engines import get_engine
 from projects.services.errors import StudioError
 from projects.services.queue import CANCEL_INTERACTION, enqueue, enqueue_generation
@@ -45,6 +47,7 @@ def version_cancel(*, version: Version, membership: Membership) -> None:
         if not changed:
             raise StudioError(f"{version.label} is {version.get_status_display().lower()}.")
         version.refresh_from_db()
+        budget_settle(version=version, cost=Decimal(0))
         if version.interaction_id:
             enqueue(CANCEL_INTERACTION, version.pk)
         record_event(version, kind="state")
@@ -107,7 +110,8 @@ def version_retry(
         if not changed:
             raise StudioError(f"{version.label} changed meanwhile; reload and try again.")
         version.refresh_from_db()
-        enqueue_generation(version.pk)
+        budget_hold(version=version)
+        enqueue_generation(version.pk, submit=not poll_again)
         record_event(version, kind="state")
 
 
@@ -132,5 +136,6 @@ def version_reconcile(*, version: Version, membership: Membership, resubmit: boo
         if not changed:
             raise StudioError(f"{version.label} changed meanwhile; reload and try again.")
         version.refresh_from_db()
-        enqueue_generation(version.pk)
+        budget_hold(version=version)
+        enqueue_generation(version.pk, submit=True)
         record_event(version, kind="state")

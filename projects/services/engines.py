@@ -21,6 +21,13 @@ def get_engine(name: str) -> Engine:
     return engine_class(**{option: getattr(settings, key) for option, key in options.items()})
 
 
+def engines_warm() -> None:
+    """Build every configured engine now, so a worker's first generation does
+    not wait for an SDK's imports (seconds, for google-genai)."""
+    for name in settings.STUDIO_ENGINES:
+        get_engine(name)
+
+
 def engine_names() -> list[str]:
     return list(settings.STUDIO_ENGINES)
 

@@ -6,10 +6,9 @@
                   +--> reconcile (crashed between paying and recording the id)
 
 The Version row is the truth; the queue only wakes workers. Every state
-change is a conditional UPDATE naming the state it expects and the fence of
-the worker making it, so a stale or duplicate worker changes nothing; a claim
-takes a lease and bumps the fence. People's decisions (cancel, retry, submit
-again) are here too, as the same conditional writes.
+change is a conditional write through ``leases.version_write``; what the
+engine is given is built in ``engine_requests``; people's decisions (cancel,
+retry, submit again) are in ``decisions``.
 """
 
 from __future__ import annotations
@@ -18,22 +17,28 @@ import logging
 import random
 import shutil
 import tempfile
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
-from datetime import datetime, timedelta
+from contextlib import suppress
+from datetime import timedelta
 from pathlib import Path
 
 import av
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from projects.models import Asset, Version
 from projects.services.broadcast import record_event
+from projects.services.budgets import billed_cost
+from projects.services.engine_requests import ProgressReporter, generation_request
 from projects.services.engines import get_engine
+from projects.services.leases import (
+    LeaseLost,
+    WorkerStopping,
+    version_claim,
+    version_write,
+)
+from projects.services.progress import typical_durations
 from projects.services.queue import enqueue_generation
 from projects.services.storage import delete_files, local_copy, store_bytes, store_file
 from projects.services.throttle import throttle_engine, throttle_until
@@ -41,67 +46,22 @@ from studio.engines.base import (
     Engine,
     EngineError,
     ErrorKind,
-    GenerationRequest,
-    InputMedia,
     PollState,
     Submission,
     SubmissionUncertain,
-    Task,
     Usage,
     VideoOutput,
 )
-from studio.engines.video import VideoError, poster_jpeg, probe_video, reframe, transcode_to_mp4
+from studio.engines.video import (
+    VideoError,
+    poster_jpeg,
+    probe_video,
+    reframe,
+    splice_section,
+    transcode_to_mp4,
+)
 
 logger = logging.getLogger(__name__)
-
-
-class LeaseLost(Exception):
-    """This worker no longer owns the version: it was cancelled, or another
-    worker took it over. Stop without writing anything."""
-
-
-class WorkerStopping(LeaseLost):
-    """The process is shutting down: stop the work and let the version be
-    resumed from its last safe state."""
-
-
-# Set when the studio process is asked to stop (Ctrl-C): running work stops
-# at its next progress report instead of being cut off mid-write.
-shutdown_requested = threading.Event()
-
-
-def _lease_until() -> datetime:
-    return timezone.now() + timedelta(seconds=settings.STUDIO_LEASE_SECONDS)
-
-
-def version_claim(*, version_id: int) -> Version | None:
-    """Take the version for this worker: only one worker holds an unexpired
-    lease, and taking it bumps the fence so earlier holders are shut out."""
-    now = timezone.now()
-    claimed = (
-        Version.objects.filter(pk=version_id, status__in=Version.Status.unfinished())
-        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-        .filter(Q(retry_at__isnull=True) | Q(retry_at__lte=now))
-        .update(fence=F("fence") + 1, lease_until=_lease_until())
-    )
-    if not claimed:
-        return None
-    return Version.objects.select_related("project__workspace").get(pk=version_id)
-
-
-def version_write(version: Version, *, expect: str, event: str = "state", **fields) -> None:
-    """Change the version if this worker still owns it in the expected state."""
-    fields.setdefault("lease_until", _lease_until())
-    fields["updated_at"] = timezone.now()
-    with transaction.atomic():
-        changed = Version.objects.filter(pk=version.pk, fence=version.fence, status=expect).update(
-            **fields
-        )
-        if not changed:
-            raise LeaseLost(f"v{version.number} is no longer ours to write")
-        for name, value in fields.items():
-            setattr(version, name, value)
-        record_event(version, kind=event)
 
 
 def generation_advance(*, version_id: int) -> None:
@@ -142,7 +102,7 @@ def _submit(version: Version, engine: Engine) -> None:
         Version.objects.filter(
             pk=version.pk, fence=version.fence, status=Version.Status.QUEUED
         ).update(lease_until=None, retry_at=wake_at)
-        enqueue_generation(version.pk, run_after=wake_at)
+        enqueue_generation(version.pk, run_after=wake_at, submit=True)
         return
     version_write(
         version,
@@ -155,7 +115,7 @@ def _submit(version: Version, engine: Engine) -> None:
         retry_at=None,
     )
     try:
-        with _generation_request(version, submitting=True) as request:
+        with generation_request(version, submitting=True) as request:
             submission = engine.submit(request)
     except SubmissionUncertain as error:
         _needs_decision(
@@ -202,6 +162,8 @@ def _submitted(version: Version, engine: Engine, submission: Submission) -> None
         raise
     for upload in submission.uploads:
         kind, _, pk = upload.key.partition("-")
+        if kind not in {"version", "asset"}:
+            continue  # a section made for this edit alone is not worth keeping
         model = Version if kind == "version" else Asset
         fields = (
             {"video_remote_uri": upload.uri, "video_remote_expires_at": upload.expires_at}
@@ -275,89 +237,34 @@ def _resume_submitting(version: Version, engine: Engine) -> None:
         )
 
 
-class _LeaseKeeper:
-    """Renews the lease while an engine prepares a submission (uploads,
-    waits); raises LeaseLost, before anything else is sent, when the version
-    was cancelled or taken over."""
-
-    def __init__(self, version: Version):
-        self.version = version
-        self.renewed = time.monotonic()
-
-    def __call__(self) -> None:
-        if shutdown_requested.is_set():
-            raise WorkerStopping("the studio is stopping")
-        now = time.monotonic()
-        if now - self.renewed < settings.STUDIO_LEASE_SECONDS / 6:
-            return
-        self.renewed = now
-        renewed = Version.objects.filter(
-            pk=self.version.pk, fence=self.version.fence, status=Version.Status.SUBMITTING
-        ).update(lease_until=_lease_until())
-        if not renewed:
-            raise LeaseLost(f"v{self.version.number} is no longer ours to submit")
-
-
-class _PaidCallMark:
-    """Written, and committed, immediately before the paid call: a crash
-    before it resubmits by itself; only one between it and the answer needs a
-    person. Refuses (LeaseLost) when this worker no longer owns the version."""
-
-    def __init__(self, version: Version):
-        self.version = version
-
-    def __call__(self) -> None:
-        if shutdown_requested.is_set():
-            raise WorkerStopping("the studio is stopping")
-        marked = Version.objects.filter(
-            pk=self.version.pk, fence=self.version.fence, status=Version.Status.SUBMITTING
-        ).update(paid_call_started_at=timezone.now(), lease_until=_lease_until())
-        if not marked:
-            raise LeaseLost(f"v{self.version.number} is no longer ours to submit")
-
-
-class _ProgressReporter:
-    """Writes progress while an engine works, at most a few times a second,
-    extending the lease; raises LeaseLost to stop the work when the version
-    was cancelled or taken over."""
-
-    def __init__(self, version: Version):
-        self.version = version
-        self.last_written = 0.0
-        self.last_fraction = -1.0
-
-    def __call__(self, fraction: float) -> None:
-        if shutdown_requested.is_set():
-            raise WorkerStopping("the studio is stopping")
-        now = time.monotonic()
-        fraction = max(0.0, min(1.0, fraction))
-        if now - self.last_written < settings.STUDIO_PROGRESS_INTERVAL_SECONDS and fraction < 1:
-            return
-        if fraction == self.last_fraction:
-            return
-        self.last_written, self.last_fraction = now, fraction
-        version_write(self.version, expect=self.version.status, event="progress", progress=fraction)
-
-
 def _poll(version: Version, engine: Engine) -> None:
     try:
-        with _generation_request(version) as request:
+        with generation_request(version) as request:
             result = engine.poll(
-                version.interaction_id, request, progress=_ProgressReporter(version)
+                version.interaction_id, request, progress=ProgressReporter(version)
             )
     except EngineError as error:
         _engine_failed(version, error, expect=version.status)
         return
     if result.state != PollState.COMPLETED:
-        version_write(
-            version,
-            expect=Version.Status.GENERATING,
-            event="progress",
-            progress=result.fraction,
-            lease_until=None,
-            transient_failures=0,
-        )
-        run_after = timezone.now() + timedelta(seconds=settings.STUDIO_POLL_SECONDS)
+        if result.fraction == version.progress and not version.transient_failures:
+            # Nothing to tell anyone: hand the version back without an event,
+            # which would bump the project's sequence for every open page.
+            released = Version.objects.filter(
+                pk=version.pk, fence=version.fence, status=Version.Status.GENERATING
+            ).update(lease_until=None)
+            if not released:
+                raise LeaseLost(f"v{version.number} is no longer ours to write")
+        else:
+            version_write(
+                version,
+                expect=Version.Status.GENERATING,
+                event="progress",
+                progress=result.fraction,
+                lease_until=None,
+                transient_failures=0,
+            )
+        run_after = timezone.now() + timedelta(seconds=_next_poll_in(version))
         enqueue_generation(version.pk, run_after=run_after)
         return
     output = result.output or (VideoOutput(uri=version.output_uri) if version.output_uri else None)
@@ -378,6 +285,21 @@ def _poll(version: Version, engine: Engine) -> None:
     _save_output(version, engine, output, usage=result.usage)
 
 
+def _next_poll_in(version: Version) -> float:
+    """Seconds until the next poll: half the time such generations still
+    typically need, so a worker polls seldom while the model surely works and
+    often once it may be done; never sooner than STUDIO_POLL_SECONDS, never
+    later than STUDIO_POLL_MAX_SECONDS."""
+    every = settings.STUDIO_POLL_SECONDS
+    typical = typical_durations([version]).get(
+        (version.engine, version.model, version.resolution, version.duration_seconds)
+    )
+    if not typical or version.submitted_at is None:
+        return every
+    left = typical - (timezone.now() - version.submitted_at).total_seconds()
+    return min(max(every, left / 2), max(every, settings.STUDIO_POLL_MAX_SECONDS))
+
+
 def _save_output(version: Version, engine: Engine, output: VideoOutput, *, usage) -> None:
     """Copy the video into our own storage before calling it ready: engine
     URIs and uploads expire."""
@@ -390,6 +312,10 @@ def _save_output(version: Version, engine: Engine, output: VideoOutput, *, usage
             _engine_failed(version, error, expect=Version.Status.SAVING)
             return
         final = fetched
+        # Billed for what the engine made, before a section is put back.
+        billed_seconds = None
+        with suppress(VideoError):
+            billed_seconds = probe_video(fetched).duration_seconds
         if version.aspect_ratio in engine.capabilities().reframed_aspect_ratios:
             final = workdir / "reframed.mp4"
             try:
@@ -400,12 +326,28 @@ def _save_output(version: Version, engine: Engine, output: VideoOutput, *, usage
                 )
                 _engine_failed(version, unreadable, expect=Version.Status.SAVING)
                 return
-        _store_video(version, final, usage=usage)
+        if version.section_start is not None:
+            parent = Version.objects.only("pk", "video").get(pk=version.parent_id)
+            whole = workdir / "whole.mp4"
+            try:
+                splice_section(
+                    local_copy(parent.video, workdir), final, whole, start=version.section_start
+                )
+            except VideoError as error:
+                unreadable = EngineError(
+                    ErrorKind.UNAVAILABLE, f"The edited section could not be put back: {error}"
+                )
+                _engine_failed(version, unreadable, expect=Version.Status.SAVING)
+                return
+            final = whole
+        _store_video(version, final, usage=usage, billed_seconds=billed_seconds)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _store_video(version: Version, final: Path, *, usage: Usage | None) -> None:
+def _store_video(
+    version: Version, final: Path, *, usage: Usage | None, billed_seconds: float | None
+) -> None:
     """Probe the finished MP4, keep it and its poster in our storage and mark
     the version ready; if this worker lost the version meanwhile, nothing
     it stored is kept."""
@@ -448,7 +390,11 @@ def _store_video(version: Version, final: Path, *, usage: Usage | None) -> None:
             video_bytes=Path(final).stat().st_size,
             has_audio=info.has_audio,
             progress=1.0 if version.progress is not None else None,
-            cost=version.cost_estimate,
+            cost=billed_cost(
+                engine=version.engine,
+                resolution=version.resolution,
+                seconds=info.duration_seconds if billed_seconds is None else billed_seconds,
+            ),
             finished_at=timezone.now(),
             error_kind="",
             error_message="",
@@ -476,7 +422,7 @@ def _import_upload(version: Version) -> None:
         normalised = workdir / "normalised.mp4"
         try:
             transcode_to_mp4(
-                local_copy(asset.file, workdir), normalised, progress=_ProgressReporter(version)
+                local_copy(asset.file, workdir), normalised, progress=ProgressReporter(version)
             )
         except (VideoError, av.FFmpegError) as error:
             version_write(
@@ -489,7 +435,7 @@ def _import_upload(version: Version) -> None:
                 finished_at=timezone.now(),
             )
             return
-        _store_video(version, normalised, usage=None)
+        _store_video(version, normalised, usage=None, billed_seconds=None)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -516,7 +462,7 @@ def _engine_failed(version: Version, error: EngineError, *, expect: str) -> None
             error_kind=error.kind,
             error_message=error.message,
         )
-        enqueue_generation(version.pk, run_after=retry_at)
+        enqueue_generation(version.pk, run_after=retry_at, submit=status == Version.Status.QUEUED)
         return
     if error.kind == ErrorKind.CANCELLED:
         status = Version.Status.CANCELLED
@@ -534,54 +480,3 @@ def _engine_failed(version: Version, error: EngineError, *, expect: str) -> None
         error_message=error.message,
         finished_at=timezone.now(),
     )
-
-
-@contextmanager
-def _generation_request(
-    version: Version, *, submitting: bool = False
-) -> Iterator[GenerationRequest]:
-    """The engine request for a version, with its files on local disk; when
-    submitting, with the hooks that hold the lease and mark the paid call."""
-    with tempfile.TemporaryDirectory(prefix="studio-inputs-") as workdir:
-        images, videos = [], []
-        for asset in version.input_assets.all():
-            media = InputMedia(
-                key=f"asset-{asset.pk}",
-                kind=asset.kind,
-                path=local_copy(asset.file, Path(workdir)),
-                mime_type=asset.mime_type,
-                remote_uri=asset.remote_uri,
-                remote_expires_at=asset.remote_expires_at,
-            )
-            (images if asset.kind == Asset.Kind.IMAGE else videos).append(media)
-        parent_video = None
-        if version.parent_id:
-            parent = Version.objects.only(
-                "pk", "video", "video_remote_uri", "video_remote_expires_at"
-            ).get(pk=version.parent_id)
-            if parent.video:
-                parent_video = InputMedia(
-                    key=f"version-{parent.pk}",
-                    kind="video",
-                    path=local_copy(parent.video, Path(workdir)),
-                    mime_type="video/mp4",
-                    remote_uri=parent.video_remote_uri,
-                    remote_expires_at=parent.video_remote_expires_at,
-                )
-        yield GenerationRequest(
-            task=Task(version.kind),
-            prompt=version.prompt,
-            aspect_ratio=version.aspect_ratio,
-            resolution=version.resolution,
-            duration_seconds=version.duration_seconds,
-            model=version.model,
-            images=tuple(images),
-            videos=tuple(videos),
-            previous_interaction_id=version.previous_interaction_id,
-            parent_video=parent_video,
-            **(
-                {"keep_alive": _LeaseKeeper(version), "paid_call_starting": _PaidCallMark(version)}
-                if submitting
-                else {}
-            ),
-        )

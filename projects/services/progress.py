@@ -59,10 +59,10 @@ def typical_durations(versions: Iterable[Version]) -> dict[DurationKey, float]:
     cached = cache.get_many([_cache_key(key) for key in keys])
     found = {key: cached[_cache_key(key)] for key in keys if _cache_key(key) in cached}
     fresh = {key: _learn(key) for key in keys - found.keys()}
-    if fresh:
-        cache.set_many(
-            {_cache_key(key): value for key, value in fresh.items()}, ESTIMATE_CACHE_SECONDS
-        )
+    # Nothing learned yet is not kept: the first versions to finish teach it.
+    learned = {_cache_key(key): value for key, value in fresh.items() if value is not None}
+    if learned:
+        cache.set_many(learned, ESTIMATE_CACHE_SECONDS)
     found.update(fresh)
     return {key: value for key, value in found.items() if value is not None}
 

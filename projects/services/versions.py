@@ -23,6 +23,7 @@ from projects.services.assets import (
     nearest_resolution,
 )
 from projects.services.broadcast import record_event
+from projects.services.budgets import budget_hold
 from projects.services.composer import cost_estimate, validate_generation_choices
 from projects.services.engines import get_engine
 from projects.services.errors import StudioError
@@ -51,6 +52,7 @@ def version_create(
     parent: Version | None = None,
     assets: Iterable[Asset] = (),
     addressed_comments: Iterable[Comment] = (),
+    section_start: float | None = None,
 ) -> Version:
     """Create a queued Version and enqueue its generation, in one transaction:
     both are committed or neither is."""
@@ -133,11 +135,13 @@ def version_create(
             duration_seconds=duration_seconds,
             engine=engine,
             previous_interaction_id=parent.interaction_id if parent else "",
+            section_start=section_start if kind == Version.Kind.EDIT else None,
             cost_estimate=cost_estimate(
                 engine=engine, resolution=resolution, duration_seconds=duration_seconds
             ),
             author=author,
         )
+        budget_hold(version=version)
         if assets:
             version.input_assets.set(assets)
         if addressed_comments:
@@ -189,7 +193,7 @@ def version_create_upload(
 def _queued(version: Version, *, author: AbstractBaseUser, verb: str, detail: str = "") -> None:
     """Enqueue the new version's generation, note it in the feed and tell the
     pages, all in the transaction that created it."""
-    enqueue_generation(version.pk)
+    enqueue_generation(version.pk, submit=True)
     activity_record(
         project=version.project, actor=author, verb=verb, version=version, detail=detail
     )

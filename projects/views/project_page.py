@@ -17,7 +17,7 @@ from projects.forms import EditForm, GenerateForm, ReconcileForm, UploadForm
 from projects.media import MediaError, sniff_video_container
 from projects.models import Asset, Membership, Project, Version
 from projects.page_data import project_page_context, version_panel_context
-from projects.services import assets, composer, decisions, prompts, versions
+from projects.services import assets, budgets, composer, decisions, prompts, versions
 from projects.services.errors import StudioError
 from projects.views.common import project_of, redirect_to, refusal, version_of
 
@@ -175,7 +175,11 @@ def cost_estimate(request: HttpRequest, project_id: int) -> HttpResponse:
     return TemplateResponse(
         request,
         "projects/project_detail.html#estimate",
-        {"estimate": estimate, "capabilities": form.capabilities},
+        {
+            "estimate": estimate,
+            "capabilities": form.capabilities,
+            "budget": budgets.budget_status(project=project),
+        },
     )
 
 
@@ -201,7 +205,7 @@ def _form_errors(request, project, membership, *, status: int = 422, **forms) ->
 
 
 # Fields of an edit's request that the edit form shows next to their input.
-_EDIT_FORM_FIELDS = {"instruction", "preserve", "engine"}
+_EDIT_FORM_FIELDS = {"instruction", "preserve", "engine", "section_start"}
 
 
 @require_POST
@@ -219,6 +223,7 @@ def version_edit(request: HttpRequest, project_id: int, number: int) -> HttpResp
                 preserve=data["preserve"],
                 engine=data["engine"],
                 addresses=data["addresses"],
+                section_start=data["section_start"],
             )
             version = versions.version_create(
                 project=project, membership=membership, author=request.user, **arguments

@@ -1,4 +1,4 @@
-"""Workspace settings (region, members, invitations) and accepting an
+"""Workspace settings (region, budgets, members, invitations) and accepting an
 invitation."""
 
 from __future__ import annotations
@@ -11,15 +11,16 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from projects.forms import InvitationForm, RoleForm, WorkspaceForm
+from projects.forms import InvitationForm, ProjectBudgetForm, RoleForm, WorkspaceForm
 from projects.models import Membership
-from projects.services import access, team
+from projects.services import access, budgets, team
 from projects.services.errors import StudioError
 
 
 @require_http_methods(["GET", "POST"])
 def workspace_settings(request: HttpRequest, workspace_id: int) -> HttpResponse:
-    """Region, members and invitations. Everyone sees it; owners change it."""
+    """Region, budgets, members and invitations. Everyone sees it; owners
+    change it."""
     membership = access.membership_for(user=request.user, workspace_id=workspace_id)
     workspace = membership.workspace
     form = WorkspaceForm(instance=workspace)
@@ -67,6 +68,22 @@ def workspace_settings(request: HttpRequest, workspace_id: int) -> HttpResponse:
                     team.membership_remove(by=membership, target=target)
                     messages.success(request, f"{target.user} was removed.")
                 return redirect("workspace_settings", workspace_id=workspace.pk)
+            elif action == "project_budget":
+                project = workspace.projects.filter(pk=request.POST.get("project")).first()
+                if project is None:
+                    raise Http404("No such project.")
+                budget_form = ProjectBudgetForm(request.POST)
+                if not budget_form.is_valid():
+                    raise StudioError(
+                        "Enter the budget in dollars (e.g. 250 or 99.50), or leave it empty."
+                    )
+                budgets.budget_set(
+                    membership=membership,
+                    project=project,
+                    monthly_budget=budget_form.cleaned_data["monthly_budget"],
+                )
+                messages.success(request, f"{project}'s monthly budget saved.")
+                return redirect("workspace_settings", workspace_id=workspace.pk)
             elif action == "revoke":
                 invitation = workspace.invitations.filter(pk=request.POST.get("invitation")).first()
                 if invitation is None:
@@ -91,6 +108,8 @@ def workspace_settings(request: HttpRequest, workspace_id: int) -> HttpResponse:
             "new_link": new_link,
             "members": members,
             "pending": team.pending_invitations(workspace),
+            "budgets": budgets.workspace_budgets(workspace=workspace),
+            "workspace_budget": budgets.workspace_status(workspace=workspace),
             "roles": Membership.Role.choices,
         },
         status=status,

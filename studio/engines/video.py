@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import shutil
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -439,3 +440,86 @@ def reframe(
             sound=sound,
             progress=progress,
         )
+
+
+def _even(value: float) -> int:
+    return max(2, round(value) // 2 * 2)
+
+
+def clip_section(
+    source: Path | str,
+    destination: Path | str,
+    *,
+    start: float = 0.0,
+    seconds: float | None = None,
+    min_short_side: int = 0,
+) -> VideoInfo:
+    """The part of a clip from ``start`` lasting ``seconds`` (to its end when
+    None), scaled up, never down, until its short side is ``min_short_side``:
+    what an engine that edits only so many seconds, at so many lines, is sent."""
+    info = probe_video(source)
+    first = min(max(0, round(start * info.fps)), max(info.frame_count - 1, 0))
+    count = info.frame_count - first
+    if seconds is not None:
+        count = max(1, min(count, round(seconds * info.fps)))
+    scale = max(1.0, min_short_side / min(info.width, info.height))
+    width, height = _even(info.width * scale), _even(info.height * scale)
+    sound = None
+    if info.has_audio:
+        begin = frame_sample_bounds(first, info.fps)[0]
+        end = frame_sample_bounds(first + count - 1, info.fps)[1]
+        sound = sound_of(decode_audio(source)[:, begin:end])
+    frames = decode_frames_at(source, range(first, first + count))
+    with _writing(destination, "Could not cut the section"):
+        write_mp4(
+            destination,
+            frames,
+            width=width,
+            height=height,
+            fps=info.fps,
+            frame_count=count,
+            sound=sound,
+        )
+    return probe_video(destination)
+
+
+def splice_section(
+    original: Path | str, section: Path | str, destination: Path | str, *, start: float
+) -> VideoInfo:
+    """The original with the part from ``start`` replaced by ``section`` for
+    as long as the section lasts; the rest is kept as it was. Written at the
+    section's frame size and the original's frame rate."""
+    whole = probe_video(original)
+    part = probe_video(section)
+    fps = whole.fps
+    first = min(max(0, round(start * fps)), whole.frame_count)
+    count = min(round(part.duration_seconds * fps), whole.frame_count - first)
+    # The section's frames on the original's clock (their rates may differ).
+    section_indexes = [min(int(i * part.fps / fps), part.frame_count - 1) for i in range(count)]
+    frames = itertools.chain(
+        decode_frames_at(original, range(first)) if first else iter(()),
+        decode_frames_at(section, section_indexes),
+        decode_frames_at(original, range(first + count, whole.frame_count))
+        if first + count < whole.frame_count
+        else iter(()),
+    )
+    sound = None
+    if whole.has_audio or part.has_audio:
+        before = frame_sample_bounds(first, fps)[0]
+        after = frame_sample_bounds(first + count, fps)[0]
+        kept = decode_audio(original) if whole.has_audio else np.zeros((2, 0), np.float32)
+        edited = decode_audio(section) if part.has_audio else np.zeros((2, 0), np.float32)
+        middle = np.zeros((2, after - before), dtype=np.float32)
+        middle[:, : min(edited.shape[1], after - before)] = edited[:, : after - before]
+        sound = sound_of(np.concatenate([kept[:, :before], middle, kept[:, after:]], axis=1))
+    with _writing(destination, "Could not put the edited section back into the clip"):
+        write_mp4(
+            destination,
+            frames,
+            width=part.width // 2 * 2,
+            height=part.height // 2 * 2,
+            fps=fps,
+            frame_count=whole.frame_count,
+            sound=sound,
+        )
+    return probe_video(destination)

@@ -72,6 +72,7 @@ class Recorded:
     query: dict[str, list[str]]
     headers: dict[str, str]
     body: bytes
+    at: float = field(default_factory=time.time)  # wall clock, as the database's
 
     @property
     def json(self) -> Any:

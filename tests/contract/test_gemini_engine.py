@@ -914,3 +914,26 @@ def test_with_no_poll_retries_a_429_is_handed_back_at_once_with_its_wait(
     assert caught.value.kind is ErrorKind.RATE_LIMITED
     assert caught.value.retry_after == 2
     assert sleeps.calls == [] and len(double.gets("int-h")) == 1
+
+
+def test_the_sdks_request_and_answer_models_are_built_once(engine, double):
+    from google.genai._gaos.utils import serializers
+
+    double.on_create(interaction("int-a", "queued"), interaction("int-b", "queued"))
+    built = []
+    original = serializers.create_model
+
+    def counting(name, /, **fields):
+        model = original(name, **fields)
+        built.append(model)
+        return model
+
+    serializers.create_model = counting
+    try:
+        for _ in range(2):
+            engine.submit(make_request())
+    finally:
+        serializers.create_model = original
+    # Each of the two creates asked for the same classes; they were made once.
+    assert len(built) >= 4 and len({id(m) for m in built}) == len(built) // 2
+    assert [c.json["model"] for c in double.creates] == [double.creates[0].json["model"]] * 2

@@ -6,6 +6,8 @@ from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction
 from PIL import Image
 
+from projects.services.engines import get_engine
+from tests.contract.interactions_double import GeminiDouble, interaction
 from tests.factories import MembershipFactory, ProjectFactory, UserFactory
 
 
@@ -83,3 +85,38 @@ def image_bytes(size=(800, 600), fmt="PNG", color=(200, 80, 40), exif_orientatio
     else:
         image.save(buffer, fmt)
     return buffer.getvalue()
+
+
+@pytest.fixture
+def double(settings):
+    server = GeminiDouble().start()
+    settings.GEMINI_API_KEY = "test-key"
+    settings.GEMINI_BASE_URL = server.url
+    settings.GEMINI_MODEL = ""
+    settings.GEMINI_TIMEOUT_SECONDS = 5
+    settings.STUDIO_ENGINES = {
+        "gemini": "studio.engines.gemini.engine.GeminiEngine",
+        "local": "studio.engines.local.engine.LocalEngine",
+    }
+    settings.STUDIO_DEFAULT_ENGINE = "gemini"
+    settings.STUDIO_POLL_SECONDS = 0
+    get_engine.cache_clear()
+    yield server
+    server.stop()
+    get_engine.cache_clear()
+
+
+def completes(double, interaction_id: str, video: bytes, *, polls: int = 2) -> None:
+    """The next create starts interaction_id; it completes after some polls."""
+    url = double.serve_blob(f"/media/{interaction_id}.mp4", video)
+    double.on_create(interaction(interaction_id, "queued"))
+    double.script(
+        interaction_id,
+        *[interaction(interaction_id, "in_progress")] * polls,
+        interaction(
+            interaction_id,
+            "completed",
+            video_uri=url,
+            usage={"total_input_tokens": 120, "total_output_tokens": 4000, "total_tokens": 4120},
+        ),
+    )

@@ -126,7 +126,8 @@ def clip_bytes(frames: int = 12, size=(160, 96)) -> bytes:
 def ready_version(project, number=1, **fields):
     project.last_version_number = max(project.last_version_number, number)
     project.save(update_fields=["last_version_number"])
-    return VersionFactory(project=project, number=number, video_duration=5.0, **fields)
+    fields.setdefault("video_duration", 5.0)
+    return VersionFactory(project=project, number=number, **fields)
 
 
 @pytest.fixture
@@ -518,6 +519,24 @@ def test_edit_input_errors_name_the_field(api, project, body, field, message):
     assert response.status_code == 422
     assert error(response)["field"] == field
     assert message in error(response)["message"]
+
+
+def test_a_long_clip_is_edited_a_section_at_a_time(api, project):
+    ready_version(
+        project, kind=Version.Kind.UPLOAD, engine="upload", duration_seconds=15, video_duration=15.0
+    )
+    body = {"parent": 1, "instruction": "Mute it", "engine": "local"}
+    response = api.post(f"/projects/{project.pk}/versions", {**body, "section_start": 9})
+    assert response.status_code == 422
+    assert error(response)["field"] == "section_start"
+    assert "start the section between 0 and 5.0 s" in error(response)["message"]
+    response = api.post(f"/projects/{project.pk}/versions", {**body, "duration_seconds": 15})
+    assert response.status_code == 422
+    assert "(here 10)" in error(response)["message"]
+    response = api.post(f"/projects/{project.pk}/versions", {**body, "section_start": 2.5})
+    assert response.status_code == 201, response.json()
+    made = response.json()
+    assert (made["section_start"], made["duration_seconds"]) == (2.5, 10)
 
 
 def test_editing_an_unfinished_version_is_refused(api, project):

@@ -33,27 +33,26 @@ import psycopg
 import pytest
 
 from tests.contract.interactions_double import GeminiDouble
-from tests.processes import ROOT, manage, spawn, wait_for
+from tests.processes import (
+    LOCAL_CLIP,
+    ROOT,
+    manage,
+    scratch_database,
+    spawn,
+    stop_all,
+    wait_for,
+)
 
-POSTGRES = "postgres://postgres@127.0.0.1:5432"
 PHASES = ("preparing", "paid call", "generating", "saving")
 MARKER = re.compile(r"\[harness (\d+)\]")
 
-CLIP = """
-import json, tempfile
-from pathlib import Path
+CLIP = (
+    LOCAL_CLIP
+    + """
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from projects.models import Membership, Project
 from projects.services import team, versions
-from studio.engines.base import GenerationRequest, Task
-from studio.engines.local.engine import LocalEngine
-engine = LocalEngine()
-request = GenerationRequest(task=Task.TEXT_TO_VIDEO, prompt="A harbour at dawn",
-                            aspect_ratio="16:9", resolution="720p", duration_seconds=3)
-result = engine.poll(engine.submit(request).interaction_id, request, progress=lambda f: None)
-target = Path(tempfile.mkdtemp()) / "clip.mp4"
-engine.fetch_output(result.output, target)
 owner = get_user_model().objects.create_user("producer", password="a long passphrase 42")
 workspace = team.workspace_create_for_new_user(user=owner)
 project = Project.objects.create(workspace=workspace, title="Crashes", default_engine="gemini")
@@ -63,6 +62,7 @@ upload = versions.version_create_upload(
     upload=SimpleUploadedFile("clip.mp4", target.read_bytes(), "video/mp4"))
 print(json.dumps({"project": project.pk, "upload": upload.pk, "video": str(target)}))
 """
+)
 
 EDITS = """
 import json
@@ -85,42 +85,33 @@ print(json.dumps(made))
 
 @pytest.fixture
 def harness(tmp_path):
-    database = f"studio_crash_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{database}"')
-    double = GeminiDouble().start()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("DATABASE", "REDIS"))},
-        "DATABASE_URL": f"{POSTGRES}/{database}",
-        "GEMINI_API_KEY": "test-key",
-        "GEMINI_BASE_URL": double.url,
-        "GEMINI_TIMEOUT_SECONDS": "20",
-        "SECRET_KEY": "crash-harness-" + uuid.uuid4().hex,
-        "STUDIO_VAR_DIR": str(tmp_path / "var"),
-        "MEDIA_ROOT": str(tmp_path / "media"),
-        "STUDIO_IN_PROCESS_WORKER": "0",
-        "STUDIO_LEASE_SECONDS": "3",
-        "STUDIO_SWEEP_SECONDS": "1",
-        "STUDIO_POLL_SECONDS": "0.5",
-        "STUDIO_HOUSEKEEPING_SECONDS": "0.5",
-        "STUDIO_HOUSEKEEPING_RECLAIM_SECONDS": "1",
-        "PYTHONUNBUFFERED": "1",
-    }
-    workers: dict[str, subprocess.Popen] = {}
-    try:
-        yield env, double, workers, database
-    finally:
-        for process in workers.values():
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in workers.values():
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        double.stop()
-        with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    """Its own PostgreSQL database, the Gemini double, and the worker
+    processes a test starts (stopped afterwards); yields the database's URL."""
+    with scratch_database("studio_crash") as database:
+        double = GeminiDouble().start()
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("DATABASE", "REDIS"))},
+            "DATABASE_URL": database,
+            "GEMINI_API_KEY": "test-key",
+            "GEMINI_BASE_URL": double.url,
+            "GEMINI_TIMEOUT_SECONDS": "20",
+            "SECRET_KEY": "crash-harness-" + uuid.uuid4().hex,
+            "STUDIO_VAR_DIR": str(tmp_path / "var"),
+            "MEDIA_ROOT": str(tmp_path / "media"),
+            "STUDIO_IN_PROCESS_WORKER": "0",
+            "STUDIO_LEASE_SECONDS": "3",
+            "STUDIO_SWEEP_SECONDS": "1",
+            "STUDIO_POLL_SECONDS": "0.5",
+            "STUDIO_HOUSEKEEPING_SECONDS": "0.5",
+            "STUDIO_HOUSEKEEPING_RECLAIM_SECONDS": "1",
+            "PYTHONUNBUFFERED": "1",
+        }
+        workers: dict[str, subprocess.Popen] = {}
+        try:
+            yield env, double, workers, database
+        finally:
+            stop_all(workers.values())
+            double.stop()
 
 
 @pytest.mark.parametrize("rounds", [1, pytest.param(5, marks=pytest.mark.slow)])
@@ -142,7 +133,7 @@ def test_workers_killed_in_every_phase_never_pay_twice_nor_ask_needlessly(
 
     start_worker()
     start_worker()
-    db = psycopg.connect(f"{POSTGRES}/{database}", autocommit=True)
+    db = psycopg.connect(database, autocommit=True)
 
     def status(pk: int) -> str:
         return db.execute("SELECT status FROM projects_version WHERE id = %s", [pk]).fetchone()[0]
@@ -245,7 +236,7 @@ def test_workers_killed_in_every_phase_never_pay_twice_nor_ask_needlessly(
     db.close()
 
     final = dict(
-        psycopg.connect(f"{POSTGRES}/{database}")
+        psycopg.connect(database)
         .execute("SELECT id, status FROM projects_version WHERE id = ANY(%s)", [edits])
         .fetchall()
     )
@@ -270,10 +261,73 @@ def test_workers_killed_in_every_phase_never_pay_twice_nor_ask_needlessly(
     ready = [pk for pk, state in final.items() if state == "ready"]
     assert len(ready) == len(edits) - len(decisions), counts
     media = Path(env["MEDIA_ROOT"])
-    with psycopg.connect(f"{POSTGRES}/{database}") as check:
+    with psycopg.connect(database) as check:
         for pk in ready:
             (name,) = check.execute(
                 "SELECT video FROM projects_version WHERE id = %s", [pk]
             ).fetchone()
             with av.open(str(media / name)) as container:
                 assert sum(1 for _ in container.decode(video=0)) > 0
+
+
+def test_two_workers_racing_many_versions_claim_and_create_each_once(harness, tmp_path):
+    env, double, workers, database = harness
+    manage(env, "migrate", "--verbosity", "0")
+    setup = json.loads(manage(env, "shell", "-c", CLIP).strip().splitlines()[-1])
+    for name in ("racer-1", "racer-2"):
+        workers[name] = spawn(
+            env, "db_worker", "--worker-id", name, "--interval", "0.05", log=tmp_path / "race.log"
+        )
+    db = psycopg.connect(database, autocommit=True)
+
+    def statuses(pks: list[int]) -> dict[int, str]:
+        return dict(db.execute("SELECT id, status FROM projects_version WHERE id = ANY(%s)", [pks]))
+
+    wait_for(
+        lambda: statuses([setup["upload"]])[setup["upload"]] == "ready",
+        timeout=60,
+        message="the clip's import",
+    )
+    double.run_model(Path(setup["video"]).read_bytes(), latency=1.0)
+    count = 40
+    edits = json.loads(
+        manage(env, "shell", "-c", EDITS.format(upload=setup["upload"], count=count))
+        .strip()
+        .splitlines()[-1]
+    )
+    wait_for(
+        lambda: all(s == "ready" for s in statuses(edits).values()),
+        timeout=240,
+        message="forty edits on two workers",
+        every=0.5,
+    )
+    db.close()
+    # Each version reached the API once, though both workers were offered
+    # every one of them (each was enqueued, swept and polled by either).
+    made = Counter(
+        int(m.group(1)) for record in double.creates if (m := MARKER.search(record.body.decode()))
+    )
+    assert made == Counter({n: 1 for n in range(count)})
+    # No worker ever found a version taken from under it mid-step.
+    log = (tmp_path / "race.log").read_text()
+    assert "lease lost" not in log and "no longer ours" not in log
+    with psycopg.connect(database) as check:
+        interaction_ids = [
+            row[0]
+            for row in check.execute(
+                "SELECT interaction_id FROM projects_version WHERE id = ANY(%s)", [edits]
+            )
+        ]
+        (failed_tasks,) = check.execute(
+            "SELECT count(*) FROM django_tasks_database_dbtaskresult WHERE status = 'FAILED'"
+        ).fetchone()
+        workers_seen = {
+            row[0][-1]
+            for row in check.execute(
+                "SELECT worker_ids FROM django_tasks_database_dbtaskresult "
+                "WHERE task_path = 'projects.tasks.advance_generation' AND worker_ids <> '[]'"
+            )
+        }
+    assert len(set(interaction_ids)) == count and all(interaction_ids)
+    assert failed_tasks == 0
+    assert workers_seen == {"racer-1", "racer-2"}  # both really raced

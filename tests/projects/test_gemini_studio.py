@@ -3,6 +3,7 @@ driving the real google-genai SDK against the local double of the API."""
 
 import tempfile
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -18,8 +19,8 @@ from projects.services.engines import get_engine
 from projects.services.errors import StudioError
 from studio.engines.base import GenerationRequest, Task
 from studio.engines.local.engine import LocalEngine
-from tests.contract.interactions_double import GeminiDouble, Reply, api_error, interaction
-from tests.projects.conftest import image_bytes
+from tests.contract.interactions_double import Reply, api_error, interaction
+from tests.projects.conftest import completes, image_bytes
 
 
 def render(aspect_ratio="16:9", seconds=3) -> bytes:
@@ -44,41 +45,6 @@ def landscape_mp4() -> bytes:
     return render()
 
 
-@pytest.fixture
-def double(settings):
-    server = GeminiDouble().start()
-    settings.GEMINI_API_KEY = "test-key"
-    settings.GEMINI_BASE_URL = server.url
-    settings.GEMINI_MODEL = ""
-    settings.GEMINI_TIMEOUT_SECONDS = 5
-    settings.STUDIO_ENGINES = {
-        "gemini": "studio.engines.gemini.engine.GeminiEngine",
-        "local": "studio.engines.local.engine.LocalEngine",
-    }
-    settings.STUDIO_DEFAULT_ENGINE = "gemini"
-    settings.STUDIO_POLL_SECONDS = 0
-    get_engine.cache_clear()
-    yield server
-    server.stop()
-    get_engine.cache_clear()
-
-
-def completes(double, interaction_id: str, video: bytes, *, polls: int = 2) -> None:
-    """The next create starts interaction_id; it completes after some polls."""
-    url = double.serve_blob(f"/media/{interaction_id}.mp4", video)
-    double.on_create(interaction(interaction_id, "queued"))
-    double.script(
-        interaction_id,
-        *[interaction(interaction_id, "in_progress")] * polls,
-        interaction(
-            interaction_id,
-            "completed",
-            video_uri=url,
-            usage={"total_input_tokens": 120, "total_output_tokens": 4000, "total_tokens": 4120},
-        ),
-    )
-
-
 def generate(project, member, **overrides) -> Version:
     fields = {
         "kind": Version.Kind.TEXT_TO_VIDEO,
@@ -101,7 +67,9 @@ def test_prompt_to_ready_video_on_gemini(project, member, tasks, double, landsca
     assert (version.engine, version.interaction_id) == ("gemini", "int-t2v")
     assert version.model.startswith("gemini-omni")
     assert version.usage["total_tokens"] == 4120
-    assert version.cost == version.cost_estimate > 0
+    # Billed for the 3 s the model returned, not the 5 s estimated.
+    assert version.cost_estimate == Decimal("0.25")
+    assert version.cost == version.budget_held == Decimal("0.15")
     assert len(double.creates) == 1
     sent = double.creates[0].json
     assert sent["background"] is True and sent["store"] is True

@@ -29,7 +29,7 @@ import psycopg
 import pytest
 from websockets.asyncio.client import connect
 
-from tests.processes import free_port, manage, spawn, wait_for
+from tests.processes import free_port, manage, spawn, stop_all, wait_for
 
 POSTGRES = "postgres://postgres@127.0.0.1:5432"
 STATES = {"queued", "submitting", "generating", "saving", "ready"}
@@ -104,14 +104,7 @@ def scale_out(tmp_path, s3_server):
     try:
         yield env, bucket, processes
     finally:
-        for process in processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGINT)
-        for process in processes:
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_all(processes, sig=signal.SIGINT)
         with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 

@@ -8,9 +8,17 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from projects.models import Version
-from projects.services import decisions, engines, generation, prompts, sweeper, tree, versions
+from projects.services import (
+    decisions,
+    engines,
+    leases,
+    prompts,
+    sweeper,
+    tree,
+    versions,
+)
 from projects.services.errors import StudioError
-from projects.services.generation import LeaseLost
+from projects.services.leases import LeaseLost
 from tests.engines import CountingEngine
 
 
@@ -124,22 +132,20 @@ def test_version_and_task_commit_together_or_not_at_all(project, member):
 
 def test_a_second_claim_is_refused_while_the_first_holds_the_lease(project, member):
     version = create(project, member)
-    first = generation.version_claim(version_id=version.pk)
+    first = leases.version_claim(version_id=version.pk)
     assert first is not None
-    assert generation.version_claim(version_id=version.pk) is None
+    assert leases.version_claim(version_id=version.pk) is None
 
 
 def test_a_stale_workers_write_is_refused(project, member):
     version = create(project, member)
-    stale = generation.version_claim(version_id=version.pk)
+    stale = leases.version_claim(version_id=version.pk)
     Version.objects.filter(pk=version.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
-    fresh = generation.version_claim(version_id=version.pk)
+    fresh = leases.version_claim(version_id=version.pk)
     assert fresh.fence == stale.fence + 1
     with pytest.raises(LeaseLost):
-        generation.version_write(
-            stale, expect=Version.Status.QUEUED, status=Version.Status.SUBMITTING
-        )
-    generation.version_write(fresh, expect=Version.Status.QUEUED, status=Version.Status.SUBMITTING)
+        leases.version_write(stale, expect=Version.Status.QUEUED, status=Version.Status.SUBMITTING)
+    leases.version_write(fresh, expect=Version.Status.QUEUED, status=Version.Status.SUBMITTING)
     assert Version.objects.get(pk=version.pk).status == Version.Status.SUBMITTING
 
 
@@ -165,7 +171,7 @@ def test_the_sweeper_resumes_a_dead_workers_version(project, member, tasks, coun
 
 def test_the_sweeper_leaves_a_version_alone_while_its_lease_holds(project, member):
     version = create(project, member)
-    generation.version_claim(version_id=version.pk)
+    leases.version_claim(version_id=version.pk)
     assert sweeper.versions_sweep() == 0
 
 
@@ -256,10 +262,10 @@ def test_retry_after_the_interaction_itself_failed_submits_a_new_one(
 
 def test_cancel_stops_a_queued_version_and_a_late_worker_writes_nothing(project, member, tasks):
     version = create(project, member)
-    worker_view = generation.version_claim(version_id=version.pk)
+    worker_view = leases.version_claim(version_id=version.pk)
     decisions.version_cancel(version=version, membership=member)
     with pytest.raises(LeaseLost):
-        generation.version_write(
+        leases.version_write(
             worker_view, expect=Version.Status.QUEUED, status=Version.Status.SUBMITTING
         )
     tasks()

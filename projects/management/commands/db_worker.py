@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django_tasks_db.management.commands import db_worker
 
+from projects.services.engines import engines_warm
 from projects.services.housekeeping import HousekeepingThread
 
 
@@ -13,6 +14,7 @@ class Command(db_worker.Command):
     def handle(self, *args, worker_id: str, **options) -> None:
         housekeeping = HousekeepingThread(worker_id=worker_id)
         housekeeping.start()
+        engines_warm()
         try:
             super().handle(*args, worker_id=worker_id, **options)
         finally:

@@ -15,7 +15,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.crypto import get_random_string
 from django_tasks_db.management.commands.db_worker import Worker
 
-from projects.services import generation, sweeper
+from projects.services import leases, sweeper
+from projects.services.engines import engines_warm
 from projects.services.housekeeping import HousekeepingThread
 
 logger = logging.getLogger("studio")
@@ -59,7 +60,12 @@ class Command(BaseCommand):
                 worker_id=worker_id,
                 excluded_queue_names=[],
             )
-            thread = threading.Thread(target=worker.run, name="studio-worker", daemon=True)
+
+            def work() -> None:
+                engines_warm()
+                worker.run()
+
+            thread = threading.Thread(target=work, name="studio-worker", daemon=True)
             thread.start()
             housekeeping = HousekeepingThread(worker_id=worker_id)
             housekeeping.start()
@@ -107,7 +113,7 @@ class Command(BaseCommand):
             if worker is not None:
                 # Running work stops at its next progress report and hands its
                 # version back; nothing is left half-written.
-                generation.shutdown_requested.set()
+                leases.shutdown_requested.set()
                 worker.running = False
                 thread.join(timeout=30)
             self.stdout.write("Omni Studio stopped.")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import logging
 import os
 import random
@@ -53,7 +54,13 @@ from studio.engines.gemini.failures import (
     terminal_error,
     translate,
 )
-from studio.engines.gemini.transport import describe, http_client, is_transport_error, never_sent
+from studio.engines.gemini.transport import (
+    describe,
+    http_client,
+    is_transport_error,
+    never_sent,
+    reuse_sdk_models,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -125,6 +132,7 @@ class GeminiEngine:
             retry_options=genai_types.HttpRetryOptions(attempts=1),
         )
         self._client = genai.Client(api_key=api_key, http_options=http_options)
+        reuse_sdk_models()
 
     # -- capabilities ---------------------------------------------------------
 
@@ -469,38 +477,43 @@ class GeminiEngine:
             with contextlib.suppress(FileNotFoundError):
                 partial.unlink()
 
+    @functools.cached_property
+    def _downloads(self) -> Any:  # the SDK's httpx client class
+        # One client for every download: making one costs a TLS context.
+        return http_client(self.timeout)
+
     def _download(self, uri: str, destination: Path) -> None:
         """Stream uri to destination. The API key goes only to the API's own
         host (a redirect to signed storage must not carry it)."""
         api_host = urlsplit(self.base_url or "https://generativelanguage.googleapis.com").netloc
         url = uri
-        with http_client(self.timeout) as http:
-            for _hop in range(6):
-                host = urlsplit(url).netloc
-                headers = {"x-goog-api-key": self.api_key} if host == api_host else {}
-                with http.stream("GET", url, headers=headers) as response:
-                    if response.is_redirect and "location" in response.headers:
-                        url = urljoin(url, response.headers["location"])
-                        continue
-                    if response.status_code != 200:
-                        response.read()
-                        raise error_from_failure(
-                            failure_from_response(response.status_code, response), "download"
-                        )
-                    if response.headers.get("content-type", "").startswith("application/json"):
-                        # A Files API resource, not its bytes: follow it to them.
-                        response.read()
-                        meta = json_or_empty(response)
-                        meta = meta.get("file", meta) if isinstance(meta, dict) else {}
-                        next_url = meta.get("downloadUri") or meta.get("download_uri")
-                        url = next_url or f"{url.split('?')[0]}:download?alt=media"
-                        continue
-                    with destination.open("wb") as out:
-                        for chunk in response.iter_bytes():
-                            out.write(chunk)
-                    if destination.stat().st_size == 0:
-                        raise EngineError(ErrorKind.UNAVAILABLE, "Gemini sent an empty video.")
-                    return
+        http = self._downloads
+        for _hop in range(6):
+            host = urlsplit(url).netloc
+            headers = {"x-goog-api-key": self.api_key} if host == api_host else {}
+            with http.stream("GET", url, headers=headers) as response:
+                if response.is_redirect and "location" in response.headers:
+                    url = urljoin(url, response.headers["location"])
+                    continue
+                if response.status_code != 200:
+                    response.read()
+                    raise error_from_failure(
+                        failure_from_response(response.status_code, response), "download"
+                    )
+                if response.headers.get("content-type", "").startswith("application/json"):
+                    # A Files API resource, not its bytes: follow it to them.
+                    response.read()
+                    meta = json_or_empty(response)
+                    meta = meta.get("file", meta) if isinstance(meta, dict) else {}
+                    next_url = meta.get("downloadUri") or meta.get("download_uri")
+                    url = next_url or f"{url.split('?')[0]}:download?alt=media"
+                    continue
+                with destination.open("wb") as out:
+                    for chunk in response.iter_bytes():
+                        out.write(chunk)
+                if destination.stat().st_size == 0:
+                    raise EngineError(ErrorKind.UNAVAILABLE, "Gemini sent an empty video.")
+                return
         raise EngineError(ErrorKind.UNAVAILABLE, "Too many redirects downloading the video.")
 
     # -- cancel -----------------------------------------------------------------

@@ -75,3 +75,32 @@ def http_client(timeout: float) -> httpx.Client:
     decides where the API key may go."""
     limits = httpx.Timeout(timeout, connect=min(timeout, 10.0))
     return httpx.Client(timeout=limits, follow_redirects=False)
+
+
+def reuse_sdk_models() -> None:
+    """google-genai 3.4's generated Interactions client builds a new pydantic
+    model class for every request it sends and every answer it reads
+    (``serializers.create_model`` on each call): a seventh of a busy worker's
+    time. The class depends only on its name and the type it wraps, so build
+    each once. Does nothing when the SDK is laid out otherwise."""
+    try:
+        from google.genai._gaos.utils import serializers
+    except ImportError:  # pragma: no cover - another SDK layout
+        return
+    build = getattr(serializers, "create_model", None)
+    if build is None or getattr(build, "reused", False):
+        return
+    built: dict[tuple, object] = {}
+
+    def create_model(name: str, /, **fields):
+        try:
+            key = (name, fields["body"][0])
+            hash(key)
+        except (KeyError, TypeError, IndexError):
+            return build(name, **fields)
+        if key not in built:
+            built[key] = build(name, **fields)
+        return built[key]
+
+    create_model.reused = True  # type: ignore[attr-defined]
+    serializers.create_model = create_model

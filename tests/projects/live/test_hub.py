@@ -13,7 +13,7 @@ from channels.layers import get_channel_layer
 from projects.live import fragments
 from projects.live.hub import get_hub
 from projects.models import Membership, Version
-from projects.services import broadcast, generation
+from projects.services import broadcast, leases
 from tests.factories import MembershipFactory, ProjectFactory, VersionFactory
 from tests.projects.live.conftest import connect_as, receive_containing
 
@@ -51,7 +51,7 @@ async def connect_all(members, project):
 def progress(version: Version, fraction: float) -> None:
     """A progress write, as a worker makes it."""
     version.refresh_from_db()
-    generation.version_write(
+    leases.version_write(
         version, expect=Version.Status.GENERATING, event="progress", progress=fraction
     )
 
@@ -154,7 +154,7 @@ async def test_events_arriving_during_a_render_are_coalesced_in_order(db):
 def advance(version: Version, status: str) -> None:
     """A state change, as a worker writes it."""
     version.refresh_from_db()
-    generation.version_write(version, expect=version.status, status=status)
+    leases.version_write(version, expect=version.status, status=status)
 
 
 async def test_every_state_is_shown_in_order_however_fast_it_changes(db):

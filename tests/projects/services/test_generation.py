@@ -7,7 +7,7 @@ import pytest
 from django.db.models import F
 
 from projects.models import Version
-from projects.services import decisions, engines, generation, versions
+from projects.services import decisions, engines, leases, versions
 from tests.engines import CountingEngine, ScriptedEngine
 
 
@@ -50,7 +50,7 @@ def test_the_lease_holds_while_preparing_takes_longer_than_the_lease(
         for _ in range(5):  # 2 s of uploading and waiting, twice the lease
             time.sleep(0.4)
             request.keep_alive()
-            rival_claims.append(generation.version_claim(version_id=version.pk))
+            rival_claims.append(leases.version_claim(version_id=version.pk))
 
     scripted.while_preparing = long_upload
     tasks()

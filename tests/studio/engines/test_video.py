@@ -20,10 +20,12 @@ from studio.engines.video import (
     VIDEO_CRF,
     Mp4Writer,
     VideoError,
+    clip_section,
     cover_box,
     poster_jpeg,
     probe_video,
     reframe,
+    splice_section,
     transcode_to_mp4,
 )
 from tests.studio.engines.clips import (
@@ -200,3 +202,49 @@ def test_reframe_reports_progress_keeps_the_sound_and_knows_its_ratios(
     with pytest.raises(VideoError, match="Unknown aspect ratio '4:3'"):
         reframe(parent, tmp_path / "four-three.mp4", "4:3")
     assert not (tmp_path / "four-three.mp4").exists()
+
+
+def test_a_section_is_cut_on_frames_and_scaled_up_to_the_short_side(tmp_path: Path) -> None:
+    # 3 s at 25 fps, 160×90, frame n has grey level ~n: the section shows which frames.
+    source = write_clip(
+        tmp_path / "long.mp4",
+        grey_ramp((160, 90), 75),
+        codec="libx264",
+        rate=25,
+        sample_rate=48_000,
+    )
+    info = clip_section(source, tmp_path / "part.mp4", start=1.0, seconds=1.2, min_short_side=180)
+    assert (info.width, info.height, info.fps, info.frame_count) == (320, 180, 25, 30)
+    assert info.has_audio and abs(audio_seconds(tmp_path / "part.mp4") - 1.2) < 0.1
+    part, whole = decode_frames(tmp_path / "part.mp4"), decode_frames(source)
+    small = np.asarray(Image.fromarray(part[0].astype(np.uint8)).resize((160, 90)))
+    assert mad(small, whole[25]) < SAME
+    assert mad(small, whole[0]) > DIFFERENT
+    # Never scaled down; to the end when no length is given.
+    rest = clip_section(source, tmp_path / "rest.mp4", start=2.0, min_short_side=60)
+    assert (rest.width, rest.height, rest.frame_count) == (160, 90, 25)
+
+
+def test_a_spliced_section_replaces_only_its_span(tmp_path: Path) -> None:
+    source = write_clip(
+        tmp_path / "long.mp4",
+        grey_ramp((160, 90), 75),
+        codec="libx264",
+        rate=25,
+        sample_rate=48_000,
+    )
+    # The edit: 1 s of flat red at twice the size and another frame rate.
+    red = [Image.new("RGB", (320, 180), (220, 30, 30))] * 24
+    edited = write_clip(tmp_path / "edited.mp4", red, codec="libx264", rate=24)
+    info = splice_section(source, edited, tmp_path / "spliced.mp4", start=1.0)
+    assert (info.width, info.height, info.fps, info.frame_count) == (320, 180, 25, 75)
+    assert abs(audio_seconds(tmp_path / "spliced.mp4") - 3.0) < 0.1
+    frames = [
+        np.asarray(Image.fromarray(f.astype(np.uint8)).resize((160, 90)))
+        for f in decode_frames(tmp_path / "spliced.mp4")
+    ]
+    whole = decode_frames(source)
+    redness = [float(f[..., 0].mean() - f[..., 1].mean()) for f in frames]
+    assert all(r > 100 for r in redness[26:49])  # the edited second
+    assert all(r < 20 for r in redness[:24] + redness[51:])  # the rest, as it was
+    assert mad(frames[10], whole[10]) < SAME and mad(frames[60], whole[60]) < SAME
