@@ -11,6 +11,19 @@ from projects.services.engines import capabilities_of, engine_names
 from projects.services.prompts import PROMPT_FIELDS, TASK_TEMPLATES, prompt_from_fields
 from studio.engines.base import Task
 
+# The largest id a row can have (a signed 64-bit key).
+MAX_ID = 2**63 - 1
+
+
+def posted_id(value: str | None) -> int | None:
+    """An id sent in a form: None unless it is a number some row could have,
+    so a lookup with it finds nothing rather than overflowing the database."""
+    value = (value or "").strip()
+    if not (value.isascii() and value.isdigit()):
+        return None
+    number = int(value)
+    return number if 1 <= number <= MAX_ID else None
+
 
 class SignupForm(UserCreationForm):
     class Meta(UserCreationForm.Meta):
@@ -225,10 +238,11 @@ class EditForm(forms.Form):
 
     def clean_addresses(self) -> list[int]:
         raw = self.cleaned_data.get("addresses") or ""
-        try:
-            return [int(part) for part in raw.split(",") if part.strip()]
-        except ValueError as error:
-            raise forms.ValidationError("Those comments could not be found.") from error
+        parts = [part.strip() for part in raw.split(",") if part.strip()]
+        ids = [posted_id(part) for part in parts]
+        if None in ids:
+            raise forms.ValidationError("Those comments could not be found.")
+        return ids
 
 
 class CommentForm(forms.Form):
@@ -240,7 +254,9 @@ class CommentForm(forms.Form):
     )
     start_seconds = forms.FloatField(required=False, min_value=0, label="At (s)")
     end_seconds = forms.FloatField(required=False, min_value=0, label="Until (s)")
-    parent = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    parent = forms.IntegerField(
+        required=False, min_value=1, max_value=MAX_ID, widget=forms.HiddenInput
+    )
 
 
 class ReviewForm(forms.Form):

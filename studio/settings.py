@@ -8,6 +8,7 @@ WAL mode, the in-memory channel layer, a task worker inside the
 
 import os
 import secrets
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -55,6 +56,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "django_htmx",
+    "axes",
     # Before django_tasks_db: its db_worker command is ours (housekeeping).
     "projects",
     "django_tasks_db",
@@ -72,7 +74,22 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it answers a locked-out sign-in.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Sign-in is throttled by django-axes: after STUDIO_LOGIN_FAILURE_LIMIT wrong
+# passwords for one username, or from one address, sign-in is refused (even
+# with the right password) for STUDIO_LOGIN_COOLOFF_MINUTES.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("STUDIO_LOGIN_FAILURE_LIMIT", "10"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("STUDIO_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "projects.views.accounts.signin_paused"
 
 ROOT_URLCONF = "studio.urls"
 ASGI_APPLICATION = "studio.asgi.application"
@@ -231,7 +248,23 @@ SECURE_CSP = {
     "form-action": [CSP.SELF],
 }
 SESSION_COOKIE_HTTPONLY = True
-CSRF_COOKIE_HTTPONLY = False
+# Pages read the CSRF token from <body hx-headers>, never from the cookie.
+CSRF_COOKIE_HTTPONLY = True
+
+# Behind TLS (the README's production environment). Each is off unless set,
+# so the embedded default keeps working on http://localhost.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT")
+# The balancer checks /healthz over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS")
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD")
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", SECURE_SSL_REDIRECT)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", SECURE_SSL_REDIRECT)
+# The header a TLS-terminating proxy sets, e.g. X-Forwarded-Proto: only when
+# the proxy always sets it (and strips it from clients).
+if proxy_header := os.environ.get("SECURE_PROXY_SSL_HEADER", "").strip():
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + proxy_header.upper().replace("-", "_"), "https")
 
 LOGGING = {
     "version": 1,
@@ -249,6 +282,17 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 STUDIO_MAX_IMAGE_BYTES = int(os.environ.get("STUDIO_MAX_IMAGE_BYTES", 20 * 1024 * 1024))
 STUDIO_MAX_IMAGE_PIXELS = int(os.environ.get("STUDIO_MAX_IMAGE_PIXELS", 50_000_000))
 STUDIO_MAX_VIDEO_BYTES = int(os.environ.get("STUDIO_MAX_VIDEO_BYTES", 200 * 1024 * 1024))
+# Whole request bodies, refused with 413 before they are read
+# (studio/request_limits.py): routes that take files (a clip, or a
+# generation's stills and reference clips together), every other signed-in
+# request, and requests with no session or token (sign-in, sign-up).
+STUDIO_MAX_UPLOAD_REQUEST_BYTES = int(
+    os.environ.get("STUDIO_MAX_UPLOAD_REQUEST_BYTES", STUDIO_MAX_VIDEO_BYTES + 8 * 1024 * 1024)
+)
+STUDIO_MAX_REQUEST_BYTES = int(os.environ.get("STUDIO_MAX_REQUEST_BYTES", 2 * 1024 * 1024))
+STUDIO_MAX_ANONYMOUS_REQUEST_BYTES = int(
+    os.environ.get("STUDIO_MAX_ANONYMOUS_REQUEST_BYTES", 64 * 1024)
+)
 STUDIO_MAX_VIDEO_SECONDS = int(os.environ.get("STUDIO_MAX_VIDEO_SECONDS", 60))
 STUDIO_MAX_VIDEO_SIDE = int(os.environ.get("STUDIO_MAX_VIDEO_SIDE", 4096))
 STUDIO_MAX_PROMPT_CHARS = 4000

@@ -32,7 +32,6 @@ from projects.api.schemas import (
 )
 from projects.models import Membership, Project
 from projects.services import access, catalog
-from projects.services.errors import StudioError
 
 router = Router(tags=["projects"])
 
@@ -108,10 +107,7 @@ def project_create(
             )
 
     def create() -> Created:
-        try:
-            project = catalog.project_create(user=user, membership=membership, title=payload.title)
-        except StudioError as refused:
-            raise ApiError(403, "permission_denied", refused.message) from refused
+        project = catalog.project_create(user=user, membership=membership, title=payload.title)
         body = dump(ProjectOut, _project_detail(user, project.pk))
         return Created(201, body, project.pk)
 
@@ -132,10 +128,7 @@ def project_get(request: HttpRequest, project_id: int = ProjectId):
 def project_rename(request: HttpRequest, payload: ProjectRenameIn, project_id: int = ProjectId):
     """Rename a project (owners and editors)."""
     project, membership = project_of(request, project_id)
-    try:
-        catalog.project_rename(project=project, membership=membership, title=payload.title)
-    except StudioError as refused:
-        raise ApiError(403, "permission_denied", refused.message) from refused
+    catalog.project_rename(project=project, membership=membership, title=payload.title)
     return _project_detail(request_user(request), project_id)
 
 
@@ -143,8 +136,5 @@ def project_rename(request: HttpRequest, payload: ProjectRenameIn, project_id: i
 def project_delete(request: HttpRequest, project_id: int = ProjectId):
     """Delete a project with all its versions and files (owners and editors)."""
     project, membership = project_of(request, project_id)
-    try:
-        catalog.project_delete(project=project, membership=membership)
-    except StudioError as refused:
-        raise ApiError(403, "permission_denied", refused.message) from refused
+    catalog.project_delete(project=project, membership=membership)
     return Status(204, None)

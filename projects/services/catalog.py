@@ -8,13 +8,12 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from projects.models import Membership, Project
-from projects.services.errors import StudioError
+from projects.services.access import require
 from projects.services.storage import delete_files_on_commit
 
 
 def project_create(*, user: AbstractBaseUser, membership: Membership, title: str) -> Project:
-    if not membership.can_manage_projects:
-        raise StudioError("Only owners and editors can create projects.")
+    require(membership.can_manage_projects, "Only owners and editors can create projects.")
     return Project.objects.create(
         workspace=membership.workspace,
         title=title.strip(),
@@ -24,16 +23,14 @@ def project_create(*, user: AbstractBaseUser, membership: Membership, title: str
 
 
 def project_rename(*, project: Project, membership: Membership, title: str) -> Project:
-    if not membership.can_manage_projects:
-        raise StudioError("Only owners and editors can rename projects.")
+    require(membership.can_manage_projects, "Only owners and editors can rename projects.")
     project.title = title.strip()
     project.save(update_fields=["title", "updated_at"])
     return project
 
 
 def project_delete(*, project: Project, membership: Membership) -> None:
-    if not membership.can_manage_projects:
-        raise StudioError("Only owners and editors can delete projects.")
+    require(membership.can_manage_projects, "Only owners and editors can delete projects.")
     files = [
         name
         for video, poster in project.versions.values_list("video", "poster")

@@ -134,6 +134,14 @@ def _generation_assets(
 def version_upload(request: HttpRequest, project_id: int) -> HttpResponse:
     project, membership = project_of(request, project_id)
     form = UploadForm(request.POST, request.FILES)
+    if not membership.can_generate:
+        # The role is refused before the file is looked at.
+        message = "Only owners and editors can upload clips."
+        if request.htmx:
+            return refusal(message, status=403)
+        messages.error(request, message)
+        context = project_page_context(request, project, membership)
+        return TemplateResponse(request, "projects/project_detail.html", context, status=403)
     if form.is_valid():
         try:
             version = versions.version_create_upload(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse
@@ -10,10 +11,9 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from projects.forms import ProjectForm
+from projects.forms import ProjectForm, posted_id
 from projects.models import Membership, Project, Version
 from projects.services import access, catalog
-from projects.services.errors import StudioError
 from projects.views.common import project_of, redirect_to
 
 
@@ -73,28 +73,28 @@ def project_list(request: HttpRequest) -> HttpResponse:
 def project_create(request: HttpRequest) -> HttpResponse:
     memberships = _memberships(request)
     form = ProjectForm(request.POST)
-    workspace_id = request.POST.get("workspace") or (
-        memberships[0].workspace_id if memberships else 0
-    )
-    try:
-        membership = access.membership_for(user=request.user, workspace_id=int(workspace_id))
-    except ValueError as error:
-        raise Http404("No such workspace.") from error
-    if form.is_valid():
-        try:
-            project = catalog.project_create(
-                user=request.user, membership=membership, title=form.cleaned_data["title"]
-            )
-        except StudioError as error:
-            form.add_error(None, error.message)
-        else:
-            return redirect_to(request, project.get_absolute_url())
+    if "workspace" in request.POST:
+        workspace_id = posted_id(request.POST["workspace"])
+    else:
+        workspace_id = memberships[0].workspace_id if memberships else None
+    if workspace_id is None:
+        raise Http404("No such workspace.")
+    membership = access.membership_for(user=request.user, workspace_id=workspace_id)
+    status = 400
+    if not membership.can_manage_projects:
+        form.add_error(None, "Only owners and editors can create projects.")
+        status = 403
+    elif form.is_valid():
+        project = catalog.project_create(
+            user=request.user, membership=membership, title=form.cleaned_data["title"]
+        )
+        return redirect_to(request, project.get_absolute_url())
     projects = Project.objects.for_user(request.user).select_related("workspace")
     return TemplateResponse(
         request,
         "projects/project_list.html",
         {"memberships": memberships, "projects": projects, "form": form},
-        status=400,
+        status=status,
     )
 
 
@@ -102,25 +102,22 @@ def project_create(request: HttpRequest) -> HttpResponse:
 def project_rename(request: HttpRequest, project_id: int) -> HttpResponse:
     project, membership = project_of(request, project_id)
     form = ProjectForm(request.POST or None, instance=project)
-    if request.method == "POST" and form.is_valid():
-        try:
-            catalog.project_rename(
-                project=project, membership=membership, title=form.cleaned_data["title"]
+    status = 400 if request.method == "POST" else 200
+    if request.method == "POST" and not membership.can_manage_projects:
+        form.add_error(None, "Only owners and editors can rename projects.")
+        status = 403
+    elif request.method == "POST" and form.is_valid():
+        catalog.project_rename(
+            project=project, membership=membership, title=form.cleaned_data["title"]
+        )
+        if request.htmx:
+            return TemplateResponse(
+                request, "projects/project_detail.html#project_title", {"project": project}
             )
-        except StudioError as error:
-            form.add_error(None, error.message)
-        else:
-            if request.htmx:
-                return TemplateResponse(
-                    request, "projects/project_detail.html#project_title", {"project": project}
-                )
-            return redirect(project)
+        return redirect(project)
     project.refresh_from_db(fields=["title"])
     return TemplateResponse(
-        request,
-        "projects/project_rename.html",
-        {"project": project, "form": form},
-        status=400 if request.method == "POST" else 200,
+        request, "projects/project_rename.html", {"project": project, "form": form}, status=status
     )
 
 
@@ -131,8 +128,8 @@ def project_delete(request: HttpRequest, project_id: int) -> HttpResponse:
     if request.method == "POST":
         try:
             catalog.project_delete(project=project, membership=membership)
-        except StudioError as refused:
-            error = refused.message
+        except PermissionDenied as refused:
+            error = str(refused)
         else:
             messages.success(request, f"Deleted “{project.title}”.")
             return redirect_to(request, "/")

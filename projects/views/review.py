@@ -12,7 +12,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET, require_POST
 
-from projects.forms import CommentForm, EditForm, ReviewForm
+from projects.forms import CommentForm, EditForm, ReviewForm, posted_id
 from projects.models import Comment, Membership, Version
 from projects.page_data import attach_review
 from projects.services import composer, review
@@ -136,7 +136,7 @@ def comments_to_edit(request: HttpRequest, project_id: int, number: int) -> Http
     version, membership = version_of(request, project_id, number)
     if not membership.can_generate:
         return HttpResponse("Only owners and editors can turn comments into an edit.", status=403)
-    ids = [int(i) for i in request.POST.getlist("comment") if i.isdigit() and len(i) < 19]
+    ids = [i for i in map(posted_id, request.POST.getlist("comment")) if i is not None]
     comments = list(version.comments.filter(pk__in=ids, resolved_at__isnull=True, parent=None))
     engine = composer.edit_engine_default(version)
     checked = review.comments_for_edit(comments, engine=engine)

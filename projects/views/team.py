@@ -11,7 +11,13 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from projects.forms import InvitationForm, ProjectBudgetForm, RoleForm, WorkspaceForm
+from projects.forms import (
+    InvitationForm,
+    ProjectBudgetForm,
+    RoleForm,
+    WorkspaceForm,
+    posted_id,
+)
 from projects.models import Membership
 from projects.services import access, budgets, team
 from projects.services.errors import StudioError
@@ -52,7 +58,7 @@ def workspace_settings(request: HttpRequest, workspace_id: int) -> HttpResponse:
                     status = 422
             elif action in {"role", "remove"}:
                 target = Membership.objects.filter(
-                    pk=request.POST.get("membership"), workspace=workspace
+                    pk=posted_id(request.POST.get("membership")), workspace=workspace
                 ).first()
                 if target is None:
                     raise Http404("No such member.")
@@ -69,7 +75,9 @@ def workspace_settings(request: HttpRequest, workspace_id: int) -> HttpResponse:
                     messages.success(request, f"{target.user} was removed.")
                 return redirect("workspace_settings", workspace_id=workspace.pk)
             elif action == "project_budget":
-                project = workspace.projects.filter(pk=request.POST.get("project")).first()
+                project = workspace.projects.filter(
+                    pk=posted_id(request.POST.get("project"))
+                ).first()
                 if project is None:
                     raise Http404("No such project.")
                 budget_form = ProjectBudgetForm(request.POST)
@@ -85,7 +93,9 @@ def workspace_settings(request: HttpRequest, workspace_id: int) -> HttpResponse:
                 messages.success(request, f"{project}'s monthly budget saved.")
                 return redirect("workspace_settings", workspace_id=workspace.pk)
             elif action == "revoke":
-                invitation = workspace.invitations.filter(pk=request.POST.get("invitation")).first()
+                invitation = workspace.invitations.filter(
+                    pk=posted_id(request.POST.get("invitation"))
+                ).first()
                 if invitation is None:
                     raise Http404("No such invitation.")
                 team.invitation_revoke(membership=membership, invitation=invitation)

@@ -1,0 +1,48 @@
+"""The README's production environment passes Django's deployment checks,
+and the embedded default needs none of it."""
+
+import os
+import secrets
+import subprocess
+
+from tests.processes import PYTHON, ROOT
+
+PRODUCTION = {
+    "DEBUG": "0",
+    "ALLOWED_HOSTS": "studio.example.com",
+    "CSRF_TRUSTED_ORIGINS": "https://studio.example.com",
+    "SECURE_SSL_REDIRECT": "1",
+    "SECURE_HSTS_SECONDS": "31536000",
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS": "1",
+    "SECURE_HSTS_PRELOAD": "1",
+    "SECURE_PROXY_SSL_HEADER": "X-Forwarded-Proto",
+}
+
+
+def check_deploy(tmp_path, **environment: str) -> subprocess.CompletedProcess:
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": os.environ.get("HOME", str(tmp_path)),
+        "STUDIO_VAR_DIR": str(tmp_path / "var"),
+        **environment,
+    }
+    return subprocess.run(
+        [str(PYTHON), "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_the_production_environment_passes_check_deploy(tmp_path):
+    done = check_deploy(tmp_path, SECRET_KEY=secrets.token_urlsafe(60), **PRODUCTION)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "no issues" in done.stdout
+
+
+def test_without_it_check_deploy_names_what_is_missing(tmp_path):
+    done = check_deploy(tmp_path, SECRET_KEY=secrets.token_urlsafe(60))
+    assert done.returncode != 0
+    for warning in ("security.W004", "security.W008", "security.W012", "security.W016"):
+        assert warning in done.stderr + done.stdout
