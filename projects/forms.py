@@ -26,8 +26,12 @@ def posted_id(value: str | None) -> int | None:
 
 
 class SignupForm(UserCreationForm):
+    email = forms.EmailField(
+        help_text="For a welcome, and a link if you ever forget your password."
+    )
+
     class Meta(UserCreationForm.Meta):
-        fields = ("username",)
+        fields = ("username", "email")
 
 
 class ProjectForm(forms.ModelForm):
@@ -268,6 +272,9 @@ class ReviewForm(forms.Form):
 
 class InvitationForm(forms.Form):
     role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.EDITOR)
+    email = forms.EmailField(
+        required=False, label="Email (optional)", help_text="We send the link there too."
+    )
 
 
 class RoleForm(forms.Form):

@@ -78,6 +78,27 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
+# Email: printed to the console unless an SMTP server is configured.
+if os.environ.get("EMAIL_HOST"):
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": os.environ["EMAIL_HOST"],
+                "port": int(os.environ.get("EMAIL_PORT", "587")),
+                "username": os.environ.get("EMAIL_HOST_USER", ""),
+                "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
+                "use_tls": env_bool("EMAIL_USE_TLS", True),
+            },
+        }
+    }
+else:
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Omni Studio <studio@localhost>")
+# Who may create an account: "open" (anyone), or "invitation" (only someone
+# holding a workspace's invitation link).
+STUDIO_SIGNUP = os.environ.get("STUDIO_SIGNUP", "open")
+
 # Sign-in is throttled by django-axes: after STUDIO_LOGIN_FAILURE_LIMIT wrong
 # passwords for one username, or from one address, sign-in is refused (even
 # with the right password) for STUDIO_LOGIN_COOLOFF_MINUTES.

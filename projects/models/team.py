@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -120,3 +121,8 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"Invitation to {self.workspace} as {self.role}"
+
+    @property
+    def is_open(self) -> bool:
+        """Neither used, withdrawn nor expired."""
+        return not self.accepted_at and not self.revoked_at and self.expires_at > timezone.now()

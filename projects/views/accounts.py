@@ -3,30 +3,55 @@ sign-in paused after too many wrong passwords."""
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_not_required
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_http_methods
 
 from projects.forms import SignupForm
-from projects.services import team
+from projects.services import mail, team
 
 
 @login_not_required
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
+    """Anyone may sign up, or (STUDIO_SIGNUP=invitation) only someone on the
+    way to a valid invitation, who is taken on to it."""
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    invited = _invitation_in(next_url)
+    if settings.STUDIO_SIGNUP == "invitation" and invited is None:
+        return TemplateResponse(
+            request, "registration/signup.html", {"by_invitation_only": True}, status=403
+        )
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
             user = form.save()
             team.workspace_create_for_new_user(user=user)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        return redirect("project_list")
-    return TemplateResponse(request, "registration/signup.html", {"form": form})
+        mail.welcome_send(user=user, site_url=request.build_absolute_uri("/"))
+        return redirect(next_url if invited is not None else "project_list")
+    return TemplateResponse(
+        request, "registration/signup.html", {"form": form, "next": next_url if invited else ""}
+    )
+
+
+def _invitation_in(url: str) -> str | None:
+    """The invitation token a ``next`` URL leads to, when it is still open."""
+    match = re.fullmatch(r"/invitations/([A-Za-z0-9_-]{20,100})/", url)
+    if match is None:
+        return None
+    try:
+        invitation = team.invitation_for_token(match[1])
+    except Http404:
+        return None
+    return match[1] if invitation.is_open else None
 
 
 def signin_paused(

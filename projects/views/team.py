@@ -19,7 +19,7 @@ from projects.forms import (
     posted_id,
 )
 from projects.models import Membership
-from projects.services import access, budgets, team
+from projects.services import access, budgets, mail, team
 from projects.services.errors import StudioError
 
 
@@ -48,12 +48,15 @@ def workspace_settings(request: HttpRequest, workspace_id: int) -> HttpResponse:
             elif action == "invite":
                 invite_form = InvitationForm(request.POST)
                 if invite_form.is_valid():
-                    _, token = team.invitation_create(
+                    invitation, token = team.invitation_create(
                         membership=membership, role=invite_form.cleaned_data["role"]
                     )
                     new_link = request.build_absolute_uri(
                         reverse("invitation_accept", args=[token])
                     )
+                    if email := invite_form.cleaned_data["email"]:
+                        mail.invitation_send(invitation=invitation, link=new_link, email=email)
+                        messages.success(request, f"The link was sent to {email}.")
                 else:
                     status = 422
             elif action in {"role", "remove"}:

@@ -49,6 +49,7 @@ def sign_up(page: Page, prefix: str = "user") -> str:
     username = unique(prefix)
     page.goto("/accounts/signup/")
     page.locator("#id_username").fill(username)
+    page.locator("#id_email").fill(f"{username}@example.com")
     page.locator("#id_password1").fill(PASSWORD)
     page.locator("#id_password2").fill(PASSWORD)
     page.get_by_role("button", name="Sign up").click()

@@ -32,6 +32,7 @@ def test_signup_creates_the_users_own_workspace(client, db):
         reverse("signup"),
         {
             "username": "ada",
+            "email": "ada@example.com",
             "password1": "a long passphrase 42",
             "password2": "a long passphrase 42",
         },

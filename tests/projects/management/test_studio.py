@@ -91,7 +91,13 @@ def generate_as_new_user(browser: Browser, *, title: str, **choices: str) -> str
     version's path."""
     password = "a long passphrase 42"
     browser.post(
-        "/accounts/signup/", {"username": "ada", "password1": password, "password2": password}
+        "/accounts/signup/",
+        {
+            "username": "ada",
+            "email": "ada@example.com",
+            "password1": password,
+            "password2": password,
+        },
     )
     url, _ = browser.post("/projects/new/", {"title": title})
     project_path = urllib.parse.urlparse(url).path
