@@ -15,6 +15,7 @@ from ninja import NinjaAPI
 from projects.api import assets, events, projects, review, versions, workspaces
 from projects.api.docs import LocalSwagger, docs_asset
 from projects.api.errors import error_response, install_error_handlers
+from projects.api.parser import StrictParser
 from projects.api.tokens import BearerToken
 
 
@@ -38,6 +39,7 @@ api = StudioAPI(
     docs=LocalSwagger(),
     docs_url="/docs",
     openapi_url="/openapi.json",
+    parser=StrictParser(),
 )
 install_error_handlers(api)
 for module in (workspaces, projects, assets, versions, review, events):

@@ -614,6 +614,24 @@ def test_progress_shows_phase_percent_and_estimate(api, project, monkeypatch):
 # Assets.
 
 
+def test_bodies_must_say_what_they_are_and_uploads_hold_one_file(api, project):
+    as_text = api.client.post(
+        f"{API}/projects",
+        json.dumps({"title": "Sent as text"}),
+        content_type="text/plain",
+        headers=api.headers(None),
+    )
+    assert as_text.status_code == 415
+    assert error(as_text)["code"] == "unsupported_media_type"
+    assert "not text/plain" in error(as_text)["message"]
+    stills = [SimpleUploadedFile(f"s{n}.png", image_bytes(), "image/png") for n in range(2)]
+    two = api.upload(f"/projects/{project.pk}/assets", {"file": stills})
+    assert two.status_code == 422
+    assert (error(two)["field"], error(two)["message"]) == ("file", "Send one file in `file`.")
+    assert not Project.objects.filter(title="Sent as text").exists()
+    assert Asset.objects.count() == 0
+
+
 def test_upload_a_still_and_animate_it(api, project, tasks):
     still = SimpleUploadedFile(
         "photo.webp", image_bytes(size=(1200, 900), fmt="WEBP"), "image/webp"
