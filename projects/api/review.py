@@ -1,7 +1,8 @@
-"""The API's review: timecoded comments and replies, and decisions."""
+"""The API's review: timecoded comments and replies (edited, resolved and
+deleted), decisions, and the project's pick."""
 
-from django.http import HttpRequest
-from ninja import Router, Status
+from django.http import Http404, HttpRequest
+from ninja import Path, Router, Status
 
 from projects.api import presenters
 from projects.api.common import (
@@ -9,16 +10,29 @@ from projects.api.common import (
     WRITE_ERRORS,
     ProjectId,
     VersionNumber,
+    project_of,
     refuse,
     version_of,
 )
 from projects.api.errors import ApiError
-from projects.api.schemas import CommentCreateIn, CommentOut, ErrorOut, ReviewCreateIn, ReviewOut
+from projects.api.schemas import (
+    MAX_ID,
+    CommentCreateIn,
+    CommentEditIn,
+    CommentOut,
+    CommentResolveIn,
+    ErrorOut,
+    PickIn,
+    PickOut,
+    ReviewCreateIn,
+    ReviewOut,
+)
 from projects.models import Comment
 from projects.services import review
 from projects.services.errors import StudioError
 
 router = Router(tags=["review"])
+CommentId = Path(..., ge=1, le=MAX_ID)
 
 
 @router.get(
@@ -94,3 +108,72 @@ def review_create(
             raise
         raise ApiError(409, "conflict", error.message) from error
     return Status(201, presenters.review_out(decision, version_number=version.number))
+
+
+def _comment(request: HttpRequest, project_id: int, number: int, comment_id: int):
+    version, membership = version_of(request, project_id, number)
+    comment = version.comments.select_related("author").filter(pk=comment_id).first()
+    if comment is None:
+        raise Http404(f"There is no comment {comment_id} on v{version.number}.")
+    return version, membership, comment
+
+
+@router.patch(
+    "/projects/{project_id}/versions/{number}/comments/{comment_id}",
+    response={200: CommentOut, **WRITE_ERRORS},
+)
+def comment_edit(
+    request: HttpRequest,
+    payload: CommentEditIn,
+    project_id: int = ProjectId,
+    number: int = VersionNumber,
+    comment_id: int = CommentId,
+):
+    """Change the words of your own comment."""
+    version, membership, comment = _comment(request, project_id, number, comment_id)
+    review.comment_edit(comment=comment, membership=membership, body=payload.body)
+    return presenters.comment_out(comment, version_number=version.number)
+
+
+@router.post(
+    "/projects/{project_id}/versions/{number}/comments/{comment_id}/resolve",
+    response={200: CommentOut, **WRITE_ERRORS},
+)
+def comment_resolve(
+    request: HttpRequest,
+    payload: CommentResolveIn,
+    project_id: int = ProjectId,
+    number: int = VersionNumber,
+    comment_id: int = CommentId,
+):
+    """Resolve a comment (`resolved: true`) or reopen it (everyone but viewers)."""
+    version, membership, comment = _comment(request, project_id, number, comment_id)
+    review.comment_set_resolved(comment=comment, membership=membership, resolved=payload.resolved)
+    return presenters.comment_out(comment, version_number=version.number)
+
+
+@router.delete(
+    "/projects/{project_id}/versions/{number}/comments/{comment_id}",
+    response={204: None, **WRITE_ERRORS},
+)
+def comment_delete(
+    request: HttpRequest,
+    project_id: int = ProjectId,
+    number: int = VersionNumber,
+    comment_id: int = CommentId,
+):
+    """Delete your own comment (its replies go with it)."""
+    _, membership, comment = _comment(request, project_id, number, comment_id)
+    review.comment_delete(comment=comment, membership=membership)
+    return Status(204, None)
+
+
+@router.put("/projects/{project_id}/pick", response={200: PickOut, **WRITE_ERRORS})
+def project_pick(request: HttpRequest, payload: PickIn, project_id: int = ProjectId):
+    """Mark a ready version the project's pick, or clear it with null (owners)."""
+    project, membership = project_of(request, project_id)
+    version = None
+    if payload.version is not None:
+        version, _ = version_of(request, project_id, payload.version)
+    review.project_pick(project=project, membership=membership, version=version)
+    return {"version": payload.version}

@@ -354,3 +354,48 @@ class ReviewOut(Schema):
     decision: DecisionName
     note: str
     created_at: datetime
+
+
+class MemberOut(Schema):
+    id: int = Field(description="The membership's id.")
+    username: str
+    email: str
+    role: RoleName
+    joined_at: datetime
+
+
+class RoleIn(StrictSchema):
+    role: RoleName
+
+
+class InvitationIn(StrictSchema):
+    role: RoleName = "editor"
+    email: text(254) | None = Field(  # type: ignore[valid-type]
+        None, description="Also mail the link to this address."
+    )
+
+
+class InvitationOut(Schema):
+    id: int
+    role: RoleName
+    created_at: datetime
+    expires_at: datetime
+    link: str | None = Field(
+        None, description="The single-use link: given once, when the invitation is made."
+    )
+
+
+class CommentEditIn(StrictSchema):
+    body: text(2000, min_length=1)  # type: ignore[valid-type]
+
+
+class CommentResolveIn(StrictSchema):
+    resolved: bool = True
+
+
+class PickIn(StrictSchema):
+    version: Number | None = Field(description="The version to pick; null clears the pick.")
+
+
+class PickOut(Schema):
+    version: int | None = Field(description="The picked version's number, or null.")

@@ -72,6 +72,14 @@ class Api:
             headers=self.headers(headers),
         )
 
+    def put(self, path, body, headers=None):
+        return self.client.put(
+            API + path,
+            json.dumps(body),
+            content_type="application/json",
+            headers=self.headers(headers),
+        )
+
     def delete(self, path, headers=None):
         return self.client.delete(API + path, headers=self.headers(headers))
 
