@@ -62,7 +62,12 @@ def asset_upload(
     user = request_user(request)
     project, membership = access.project_for_user(user=user, project_id=project_id)
     file.seek(0)
-    is_clip = bool(sniff_video_container(file.read(16)))
+    # By content; a file that only calls itself a video is checked as one, so
+    # an unreadable .mp4 is refused as a clip, not as "not an image".
+    declared_video = (file.content_type or "").startswith("video/") or (
+        file.name or ""
+    ).lower().endswith((".mp4", ".mov", ".webm", ".m4v"))
+    is_clip = bool(sniff_video_container(file.read(16))) or declared_video
     file.seek(0)
 
     def create() -> Created:

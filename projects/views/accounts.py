@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_not_required
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_http_methods
@@ -57,8 +57,24 @@ def _invitation_in(url: str) -> str | None:
 def signin_paused(
     request: HttpRequest, original_response: HttpResponse | None, credentials: dict | None
 ) -> HttpResponse:
-    """django-axes' answer to a locked-out sign-in (AXES_LOCKOUT_CALLABLE)."""
-    minutes = round(settings.AXES_COOLOFF_TIME.total_seconds() / 60)
+    """django-axes' answer to a locked-out sign-in (AXES_LOCKOUT_CALLABLE): the
+    page's, or the API's JSON error for a locked-out token."""
+    seconds = int(settings.AXES_COOLOFF_TIME.total_seconds())
+    minutes = round(seconds / 60)
+    if request.path.startswith("/api/"):
+        response = JsonResponse(
+            {
+                "error": {
+                    "code": "rate_limited",
+                    "message": "Too many wrong tokens from this address: try again in "
+                    f"{minutes} minutes.",
+                    "field": None,
+                }
+            },
+            status=429,
+        )
+        response["Retry-After"] = str(seconds)
+        return response
     # Answered from axes' middleware, after the view: rendered here.
     return render(
         request,

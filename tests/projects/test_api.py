@@ -693,6 +693,9 @@ def test_upload_errors_name_the_file(api, project, member):
     )
     response = api.upload(f"/projects/{project.pk}/assets", {"file": broken_clip})
     assert response.status_code == 422 and error(response)["field"] == "file"
+    unreadable = SimpleUploadedFile("holiday.mp4", b"\x00" * 4096, "video/mp4")
+    response = api.upload(f"/projects/{project.pk}/assets", {"file": unreadable})
+    assert response.status_code == 422 and "image" not in error(response)["message"]
     response = api.upload(f"/projects/{project.pk}/assets", {})
     assert response.status_code == 422 and error(response)["field"] == "file"
     assert not Asset.objects.exists() and not Version.objects.exists()

@@ -100,3 +100,20 @@ def test_owners_pick_a_ready_version_or_clear_the_pick(db):
     assert api_for(owner).get(f"/projects/{project.pk}").json()["picked_version"] == 1
     assert api_for(owner).put(url, {"version": None}).json() == {"version": None}
     assert Project.objects.get(pk=project.pk).picked_version is None
+
+
+def test_wrong_tokens_from_one_address_are_refused_for_a_while(db, settings):
+    settings.AXES_FAILURE_LIMIT = 10
+    good = api_for(MembershipFactory(role="owner"))
+    wrong = Api("not-a-token", client=good.client)
+    for _ in range(9):
+        assert wrong.get("/workspaces").status_code == 401
+    assert wrong.get("/workspaces").status_code == 429  # the tenth: paused now
+    refused = good.get("/workspaces")
+    assert refused.status_code == 429
+    assert refused["Retry-After"] == "900"
+    assert "Too many wrong tokens from this address" in error(refused)["message"]
+    elsewhere = good.client.get(
+        "/api/v1/workspaces", headers=good.headers(), REMOTE_ADDR="10.1.2.3"
+    )
+    assert elsewhere.status_code == 200
