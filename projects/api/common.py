@@ -30,8 +30,18 @@ VersionNumber = Path(..., ge=1, le=MAX_NUMBER)
 
 E401 = {401: ErrorOut}
 READ_ERRORS = {401: ErrorOut, 404: ErrorOut, 422: ErrorOut}
-WRITE_ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
-CREATE_ERRORS = {400: ErrorOut, **WRITE_ERRORS}
+# A write can also be refused for its body: not JSON (400), too large (413),
+# not application/json (415).
+WRITE_ERRORS = {
+    400: ErrorOut,
+    401: ErrorOut,
+    403: ErrorOut,
+    404: ErrorOut,
+    413: ErrorOut,
+    415: ErrorOut,
+    422: ErrorOut,
+}
+CREATE_ERRORS = WRITE_ERRORS
 
 
 def request_user(request: HttpRequest) -> AbstractBaseUser:
