@@ -38,7 +38,7 @@ from projects.services.leases import (
     version_claim,
     version_write,
 )
-from projects.services.progress import typical_durations
+from projects.services.progress import typical_seconds
 from projects.services.queue import enqueue_generation
 from projects.services.storage import delete_files, local_copy, store_bytes, store_file
 from projects.services.throttle import throttle_engine, throttle_until
@@ -291,9 +291,7 @@ def _next_poll_in(version: Version) -> float:
     often once it may be done; never sooner than STUDIO_POLL_SECONDS, never
     later than STUDIO_POLL_MAX_SECONDS."""
     every = settings.STUDIO_POLL_SECONDS
-    typical = typical_durations([version]).get(
-        (version.engine, version.model, version.resolution, version.duration_seconds)
-    )
+    typical = typical_seconds(version)
     if not typical or version.submitted_at is None:
         return every
     left = typical - (timezone.now() - version.submitted_at).total_seconds()

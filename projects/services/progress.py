@@ -51,20 +51,36 @@ def typical_durations(versions: Iterable[Version]) -> dict[DurationKey, float]:
     versions of each (engine, model, resolution, duration) among the given
     unfinished ones: a query per kind at most (an index range each), none
     while the estimates are fresh."""
-    keys = {
-        (v.engine, v.model, v.resolution, v.duration_seconds) for v in versions if v.is_unfinished
-    }
+    keys = {duration_key(v) for v in versions if v.is_unfinished}
     if not keys:
         return {}
     cached = cache.get_many([_cache_key(key) for key in keys])
     found = {key: cached[_cache_key(key)] for key in keys if _cache_key(key) in cached}
     fresh = {key: _learn(key) for key in keys - found.keys()}
-    # Nothing learned yet is not kept: the first versions to finish teach it.
-    learned = {_cache_key(key): value for key, value in fresh.items() if value is not None}
-    if learned:
-        cache.set_many(learned, ESTIMATE_CACHE_SECONDS)
+    if fresh:
+        cache.set_many(
+            {_cache_key(key): value for key, value in fresh.items()}, ESTIMATE_CACHE_SECONDS
+        )
     found.update(fresh)
     return {key: value for key, value in found.items() if value is not None}
+
+
+def duration_key(version: Version) -> DurationKey:
+    return (version.engine, version.model, version.resolution, version.duration_seconds)
+
+
+def typical_seconds(version: Version) -> float | None:
+    """The estimate for a worker's next poll. While nothing is known it is
+    learned afresh each time (an index range), not kept as "unknown" for a
+    minute as the pages keep it, so the first versions to finish teach the
+    polls at once."""
+    key = duration_key(version)
+    value = cache.get(_cache_key(key))
+    if value is None:
+        value = _learn(key)
+        if value is not None:
+            cache.set(_cache_key(key), value, ESTIMATE_CACHE_SECONDS)
+    return value
 
 
 def _learn(key: DurationKey) -> float | None:
