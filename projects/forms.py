@@ -5,14 +5,11 @@ from django.conf import settings
 from django.contrib.auth.forms import UserCreationForm
 
 from projects.media import MediaError, check_image
-from projects.models import Membership, Project, Review, Version, Workspace
+from projects.models import MAX_ID, Membership, Project, Review, Version, Workspace
 from projects.services import composer
 from projects.services.engines import capabilities_of, engine_names
 from projects.services.prompts import PROMPT_FIELDS, TASK_TEMPLATES, prompt_from_fields
 from studio.engines.base import Task
-
-# The largest id a row can have (a signed 64-bit key).
-MAX_ID = 2**63 - 1
 
 
 def posted_id(value: str | None) -> int | None:

@@ -25,7 +25,8 @@ WorkspaceFilter = Query(None, description="Only this workspace's projects.")
 StatusFilter = Query(
     None, description="Only versions in these states (repeat the parameter for several)."
 )
-ProjectId = Path(..., ge=1, le=MAX_ID)
+RowId = Path(..., ge=1, le=MAX_ID)
+ProjectId = RowId
 VersionNumber = Path(..., ge=1, le=MAX_NUMBER)
 
 E401 = {401: ErrorOut}

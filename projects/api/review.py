@@ -2,13 +2,14 @@
 deleted), decisions, and the project's pick."""
 
 from django.http import Http404, HttpRequest
-from ninja import Path, Router, Status
+from ninja import Router, Status
 
 from projects.api import presenters
 from projects.api.common import (
     READ_ERRORS,
     WRITE_ERRORS,
     ProjectId,
+    RowId,
     VersionNumber,
     project_of,
     refuse,
@@ -16,7 +17,6 @@ from projects.api.common import (
 )
 from projects.api.errors import ApiError
 from projects.api.schemas import (
-    MAX_ID,
     CommentCreateIn,
     CommentEditIn,
     CommentOut,
@@ -32,7 +32,6 @@ from projects.services import review
 from projects.services.errors import StudioError
 
 router = Router(tags=["review"])
-CommentId = Path(..., ge=1, le=MAX_ID)
 
 
 @router.get(
@@ -127,7 +126,7 @@ def comment_edit(
     payload: CommentEditIn,
     project_id: int = ProjectId,
     number: int = VersionNumber,
-    comment_id: int = CommentId,
+    comment_id: int = RowId,
 ):
     """Change the words of your own comment."""
     version, membership, comment = _comment(request, project_id, number, comment_id)
@@ -144,7 +143,7 @@ def comment_resolve(
     payload: CommentResolveIn,
     project_id: int = ProjectId,
     number: int = VersionNumber,
-    comment_id: int = CommentId,
+    comment_id: int = RowId,
 ):
     """Resolve a comment (`resolved: true`) or reopen it (everyone but viewers)."""
     version, membership, comment = _comment(request, project_id, number, comment_id)
@@ -160,7 +159,7 @@ def comment_delete(
     request: HttpRequest,
     project_id: int = ProjectId,
     number: int = VersionNumber,
-    comment_id: int = CommentId,
+    comment_id: int = RowId,
 ):
     """Delete your own comment (its replies go with it)."""
     _, membership, comment = _comment(request, project_id, number, comment_id)

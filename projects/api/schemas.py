@@ -7,13 +7,12 @@ from typing import Annotated, Literal
 from ninja import Schema
 from pydantic import AfterValidator, ConfigDict, Field
 
-from projects.models import Membership, Review, Version
+from projects.models import MAX_ID, Membership, Review, Version
 from projects.services.prompts import PROMPT_FIELDS
 from studio.engines.base import ASPECT_RATIOS, RESOLUTION_HEIGHTS
 
 # Bounds the databases can hold (PostgreSQL's integer and bigint), so an
 # absurd number is a 422 rather than an overflow.
-MAX_ID = 2**63 - 1
 MAX_NUMBER = 2**31 - 1
 
 

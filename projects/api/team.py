@@ -3,16 +3,14 @@
 
 from django.http import Http404, HttpRequest
 from django.urls import reverse
-from ninja import Path, Router, Status
+from ninja import Router, Status
 
-from projects.api.common import READ_ERRORS, WRITE_ERRORS, request_user
-from projects.api.schemas import MAX_ID, InvitationIn, InvitationOut, MemberOut, RoleIn
+from projects.api.common import READ_ERRORS, WRITE_ERRORS, RowId, request_user
+from projects.api.schemas import InvitationIn, InvitationOut, MemberOut, RoleIn
 from projects.models import Membership
 from projects.services import access, mail, team
 
 router = Router(tags=["team"])
-WorkspaceId = Path(..., ge=1, le=MAX_ID)
-ItemId = Path(..., ge=1, le=MAX_ID)
 
 
 def _one(queryset, missing: str, **lookup):
@@ -22,7 +20,7 @@ def _one(queryset, missing: str, **lookup):
     return found
 
 
-def _membership(request: HttpRequest, workspace_id: int = WorkspaceId) -> Membership:
+def _membership(request: HttpRequest, workspace_id: int) -> Membership:
     return access.membership_for(user=request_user(request), workspace_id=workspace_id)
 
 
@@ -36,7 +34,7 @@ def _member_out(member: Membership) -> dict:
     }
 
 
-def _target(membership: Membership, member_id: int = ItemId) -> Membership:
+def _target(membership: Membership, member_id: int) -> Membership:
     return _one(
         Membership.objects.select_related("user"),
         "No such member.",
@@ -46,7 +44,7 @@ def _target(membership: Membership, member_id: int = ItemId) -> Membership:
 
 
 @router.get("/workspaces/{workspace_id}/members", response={200: list[MemberOut], **READ_ERRORS})
-def member_list(request: HttpRequest, workspace_id: int = WorkspaceId):
+def member_list(request: HttpRequest, workspace_id: int = RowId):
     """The workspace's members and their roles."""
     membership = _membership(request, workspace_id)
     members = membership.workspace.memberships.select_related("user").order_by("user__username")
@@ -58,7 +56,7 @@ def member_list(request: HttpRequest, workspace_id: int = WorkspaceId):
     response={200: MemberOut, **WRITE_ERRORS},
 )
 def member_change_role(
-    request: HttpRequest, payload: RoleIn, workspace_id: int = WorkspaceId, member_id: int = ItemId
+    request: HttpRequest, payload: RoleIn, workspace_id: int = RowId, member_id: int = RowId
 ):
     """Give a member another role (owners)."""
     membership = _membership(request, workspace_id)
@@ -70,7 +68,7 @@ def member_change_role(
 @router.delete(
     "/workspaces/{workspace_id}/members/{member_id}", response={204: None, **WRITE_ERRORS}
 )
-def member_remove(request: HttpRequest, workspace_id: int = WorkspaceId, member_id: int = ItemId):
+def member_remove(request: HttpRequest, workspace_id: int = RowId, member_id: int = RowId):
     """Remove a member (owners); their open pages and streams end at once."""
     membership = _membership(request, workspace_id)
     team.membership_remove(by=membership, target=_target(membership, member_id))
@@ -80,7 +78,7 @@ def member_remove(request: HttpRequest, workspace_id: int = WorkspaceId, member_
 @router.get(
     "/workspaces/{workspace_id}/invitations", response={200: list[InvitationOut], **WRITE_ERRORS}
 )
-def invitation_list(request: HttpRequest, workspace_id: int = WorkspaceId):
+def invitation_list(request: HttpRequest, workspace_id: int = RowId):
     """Invitations not yet used, withdrawn or expired (owners)."""
     membership = _membership(request, workspace_id)
     access.require(membership.is_owner, "Only owners see the workspace's invitations.")
@@ -90,7 +88,7 @@ def invitation_list(request: HttpRequest, workspace_id: int = WorkspaceId):
 @router.post(
     "/workspaces/{workspace_id}/invitations", response={201: InvitationOut, **WRITE_ERRORS}
 )
-def invitation_create(request: HttpRequest, payload: InvitationIn, workspace_id: int = WorkspaceId):
+def invitation_create(request: HttpRequest, payload: InvitationIn, workspace_id: int = RowId):
     """A single-use link that makes its holder a member with the role (owners);
     the link is in this answer only, and mailed to `email` when given."""
     membership = _membership(request, workspace_id)
@@ -105,9 +103,7 @@ def invitation_create(request: HttpRequest, payload: InvitationIn, workspace_id:
     "/workspaces/{workspace_id}/invitations/{invitation_id}",
     response={204: None, **WRITE_ERRORS},
 )
-def invitation_revoke(
-    request: HttpRequest, workspace_id: int = WorkspaceId, invitation_id: int = ItemId
-):
+def invitation_revoke(request: HttpRequest, workspace_id: int = RowId, invitation_id: int = RowId):
     """Withdraw an invitation (owners)."""
     membership = _membership(request, workspace_id)
     invitation = _one(

@@ -28,14 +28,7 @@ class BearerToken(HttpBearer):
         # wrong tokens anywhere lock everyone out.
         credentials = {"username": f"API token from {get_client_ip_address(request)}"}
         if not _allowed(request, credentials):
-            seconds = int(settings.AXES_COOLOFF_TIME.total_seconds())
-            raise ApiError(
-                429,
-                "rate_limited",
-                "Too many wrong tokens from this address: try again in "
-                f"{round(seconds / 60)} minutes.",
-                headers={"Retry-After": str(seconds)},
-            )
+            raise locked_out()
         api_token = api_token_authenticate(token)
         if api_token is None:
             with contextlib.suppress(ValueError):  # no address to count against
@@ -44,6 +37,17 @@ class BearerToken(HttpBearer):
         request.api_token = api_token
         request.user = api_token.user
         return api_token.user
+
+
+def locked_out() -> ApiError:
+    """The answer while an address is paused for wrong tokens."""
+    seconds = int(settings.AXES_COOLOFF_TIME.total_seconds())
+    return ApiError(
+        429,
+        "rate_limited",
+        f"Too many wrong tokens from this address: try again in {round(seconds / 60)} minutes.",
+        headers={"Retry-After": str(seconds)},
+    )
 
 
 def _allowed(request: HttpRequest, credentials: dict) -> bool:

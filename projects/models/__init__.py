@@ -8,7 +8,12 @@ from projects.models.review import Activity, Comment, CommentQuerySet, Presence,
 from projects.models.team import Invitation, Membership, Workspace, WorkspaceQuerySet
 from projects.models.work import Asset, Project, ProjectQuerySet, Version, VersionQuerySet
 
+# The largest id a row can have (a signed 64-bit key): a bigger one in a
+# request is refused or finds nothing, rather than overflowing the database.
+MAX_ID = 2**63 - 1
+
 __all__ = [
+    "MAX_ID",
     "Activity",
     "ApiToken",
     "Asset",

@@ -19,7 +19,7 @@ from projects.models import Asset, Comment, Project, Version
 from projects.services.engines import capabilities_of, engine_names
 from projects.services.errors import StudioError
 from projects.services.prompts import edit_prompt, prompt_from_fields
-from studio.engines.base import Capabilities, Task
+from studio.engines.base import RESOLUTION_HEIGHTS, Capabilities, Task
 
 DEFAULT_RESOLUTION = "720p"
 DEFAULT_DURATION_SECONDS = 5
@@ -61,18 +61,14 @@ class EditPlan:
         return max(0.0, int((self.clip_seconds - self.duration_seconds) * 10) / 10)
 
 
-def _lines(resolution: str) -> int:
-    return int(resolution.removesuffix("p"))
-
-
 def edit_plan(*, parent: Version, capabilities: Capabilities) -> EditPlan:
     resolution, upscaled_from = parent.resolution, ""
     if resolution not in capabilities.resolutions:
-        higher = [r for r in capabilities.resolutions if _lines(r) >= _lines(resolution)]
-        resolution = (
-            min(higher, key=_lines) if higher else max(capabilities.resolutions, key=_lines)
-        )
-        if _lines(resolution) > _lines(parent.resolution):
+        lines = RESOLUTION_HEIGHTS.__getitem__
+        made = sorted(capabilities.resolutions, key=lines)
+        higher = [r for r in made if lines(r) >= lines(resolution)]
+        resolution = higher[0] if higher else made[-1]
+        if lines(resolution) > lines(parent.resolution):
             upscaled_from = parent.resolution
     clip_seconds = parent.video_duration or float(parent.duration_seconds)
     section = parent.duration_seconds > capabilities.max_duration

@@ -24,7 +24,14 @@ from projects.services.leases import (
     version_write,
 )
 from projects.services.storage import local_copy
-from studio.engines.base import EngineError, ErrorKind, GenerationRequest, InputMedia, Task
+from studio.engines.base import (
+    RESOLUTION_HEIGHTS,
+    EngineError,
+    ErrorKind,
+    GenerationRequest,
+    InputMedia,
+    Task,
+)
 from studio.engines.video import VideoError, clip_section
 
 
@@ -149,7 +156,9 @@ def _needs_fitting(version: Version, parent: Version) -> bool:
     """Whether the engine is sent a section of the parent, or the parent
     raised to the edit's size, rather than the parent as it is."""
     short_side = min(parent.width or 0, parent.height or 0)
-    return version.section_start is not None or 0 < short_side < _lines(version.resolution)
+    return (
+        version.section_start is not None or 0 < short_side < RESOLUTION_HEIGHTS[version.resolution]
+    )
 
 
 def _fitted(version: Version, parent_video: InputMedia, workdir: Path) -> InputMedia:
@@ -160,7 +169,7 @@ def _fitted(version: Version, parent_video: InputMedia, workdir: Path) -> InputM
             section,
             start=version.section_start or 0.0,
             seconds=version.duration_seconds if version.section_start is not None else None,
-            min_short_side=_lines(version.resolution),
+            min_short_side=RESOLUTION_HEIGHTS[version.resolution],
         )
     except VideoError as error:
         raise EngineError(
@@ -168,7 +177,3 @@ def _fitted(version: Version, parent_video: InputMedia, workdir: Path) -> InputM
         ) from error
     # Made for this version alone: never kept as the parent's uploaded file.
     return replace(parent_video, key=f"section-{version.pk}", path=section, remote_uri="")
-
-
-def _lines(resolution: str) -> int:
-    return int(resolution.removesuffix("p"))

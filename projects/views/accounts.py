@@ -9,11 +9,13 @@ from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_not_required
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_http_methods
 
+from projects.api import tokens
+from projects.api.errors import error_response
 from projects.forms import SignupForm
 from projects.services import mail, team
 
@@ -59,22 +61,12 @@ def signin_paused(
 ) -> HttpResponse:
     """django-axes' answer to a locked-out sign-in (AXES_LOCKOUT_CALLABLE): the
     page's, or the API's JSON error for a locked-out token."""
-    seconds = int(settings.AXES_COOLOFF_TIME.total_seconds())
-    minutes = round(seconds / 60)
     if request.path.startswith("/api/"):
-        response = JsonResponse(
-            {
-                "error": {
-                    "code": "rate_limited",
-                    "message": "Too many wrong tokens from this address: try again in "
-                    f"{minutes} minutes.",
-                    "field": None,
-                }
-            },
-            status=429,
+        refused = tokens.locked_out()
+        return error_response(
+            refused.status, refused.code, refused.message, headers=refused.headers
         )
-        response["Retry-After"] = str(seconds)
-        return response
+    minutes = round(settings.AXES_COOLOFF_TIME.total_seconds() / 60)
     # Answered from axes' middleware, after the view: rendered here.
     return render(
         request,
