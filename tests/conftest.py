@@ -9,11 +9,29 @@ def _media_root(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _quick_passwords(settings):
+    # The default hasher spends most of a second per user by design; tests
+    # make thousands. Servers the end-to-end tests start keep the default.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     # Estimates are cached for a minute: each test learns its own.
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _own_channel_layer():
+    # Each async test runs on its own event loop, and a channel layer's locks
+    # and buffers belong to the loop that first used them: one layer a test.
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
 
 
 @pytest.fixture(scope="session")

@@ -344,7 +344,11 @@ class LiveHub:
 
     async def close(self) -> None:
         """Stop listening (the server is stopping): pages reconnect elsewhere."""
+        tasks = list(self._tasks)
         self._stop()
+        # A receive cancelled mid-read still holds the layer's locks until it
+        # has unwound: let it, before the loop goes away.
+        await asyncio.gather(*tasks, return_exceptions=True)
         self.rooms.clear()
         self.users.clear()
         await database_sync_to_async(broadcast.presence_forget)(server=self.server)

@@ -16,7 +16,10 @@ def _quick_live(settings):
 @pytest.fixture(autouse=True)
 async def _hub_closed():
     yield
-    await get_hub().close()
+    hub = get_hub()
+    await hub.close()
+    if hasattr(hub.layer, "close_pools"):  # Redis: its connections belong to this loop
+        await hub.layer.close_pools()
 
 
 @sync_to_async
@@ -36,8 +39,9 @@ async def connect_as(
     return WebsocketCommunicator(application, f"/ws/projects/{project.pk}/{query}", headers)
 
 
-async def receive_containing(communicator, text: str, *, limit: int = 20, timeout=5) -> str:
-    """The next message containing text, skipping others (heartbeats, say)."""
+async def receive_containing(communicator, text: str, *, limit: int = 200, timeout=5) -> str:
+    """The next message containing text, skipping others (heartbeats, and the
+    presence announcements of the pages that connected after this one)."""
     for _ in range(limit):
         message = await communicator.receive_from(timeout=timeout)
         if text in message:
