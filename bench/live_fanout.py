@@ -114,8 +114,16 @@ def start_studio(redis: bool) -> Studio:
             break
     else:
         raise SystemExit("The studio did not start.")
-    # Keep its output flowing, so it never blocks on a full pipe.
-    asyncio.get_event_loop().run_in_executor(None, lambda: [None for _ in process.stdout])
+    # Keep its output flowing, so it never blocks on a full pipe (into
+    # BENCH_SERVER_LOG, when set, to read what the server said).
+    log_path = os.environ.get("BENCH_SERVER_LOG")
+
+    def drain() -> None:
+        with open(log_path or os.devnull, "a") as log:
+            for line in process.stdout:
+                log.write(line)
+
+    asyncio.get_event_loop().run_in_executor(None, drain)
     return Studio(process=process, url=f"127.0.0.1:{port}", env=env)
 
 

@@ -132,13 +132,16 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": dj_database_url.config(
-        default=f"sqlite:///{VAR_DIR / 'studio.sqlite3'}",
-        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "0")),
-    )
-}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+DATABASES = {"default": dj_database_url.config(default=f"sqlite:///{VAR_DIR / 'studio.sqlite3'}")}
+_SQLITE = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+# Opening a SQLite connection (and its WAL pragma) cost a live page's connect
+# more than its queries do: on SQLite each thread keeps its own connection.
+# A PostgreSQL server's connections are its to budget: none kept by default.
+DATABASES["default"]["CONN_MAX_AGE"] = int(
+    os.environ.get("CONN_MAX_AGE", "600" if _SQLITE else "0")
+)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if _SQLITE:
     DATABASES["default"]["OPTIONS"] = {
         # WAL lets the page read while the worker thread writes; IMMEDIATE
         # takes the write lock up front so transactions queue instead of

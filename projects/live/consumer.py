@@ -9,6 +9,7 @@ The page asks for what it missed (``{"since": n}``) when it sees a gap.
 from __future__ import annotations
 
 import json
+import logging
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -19,10 +20,13 @@ from projects.live.fragments import render_catch_up
 from projects.live.hub import Subscriber, get_hub
 from projects.services import access, broadcast
 
+logger = logging.getLogger(__name__)
+
 # Close codes the page understands.
 SIGNED_OUT = 4401
 NOT_A_MEMBER = 4403
 NO_SUCH_PROJECT = 4404
+TRY_AGAIN = 1013
 
 
 class ProjectConsumer(AsyncWebsocketConsumer):
@@ -56,8 +60,14 @@ class ProjectConsumer(AsyncWebsocketConsumer):
             deliver=self._deliver,
             end=self._end,
         )
-        await get_hub().join(self.subscriber, seq=since or 0)
-        await self._catch_up(since)
+        try:
+            await get_hub().join(self.subscriber, seq=since or 0)
+            await self._catch_up(since)
+        except Exception:
+            # An open socket that hears nothing is worse than a closed one:
+            # the page reconnects, or polls meanwhile.
+            logger.warning("A live page could not join its project", exc_info=True)
+            await self.close(code=TRY_AGAIN)
 
     async def disconnect(self, code: int) -> None:
         subscriber = getattr(self, "subscriber", None)

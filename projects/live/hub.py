@@ -41,6 +41,11 @@ logger = logging.getLogger(__name__)
 # variant's payload.
 Renderer = Callable[[Batch, set[str]], dict[str, object]]
 
+# Group joins and leaves this hub has in flight at once. A burst of pages
+# connecting would otherwise ask a Redis layer for more connections than its
+# pool holds (a hundred), and the joins past that fail.
+LAYER_CALLS_AT_ONCE = 32
+
 
 @dataclass(eq=False)
 class Subscriber:
@@ -81,6 +86,7 @@ class LiveHub:
         self.users: dict[int, set[Subscriber]] = {}
         self._tasks: list[asyncio.Task] = []
         self._presence_wanted = asyncio.Event()
+        self._layer_slots = asyncio.Semaphore(LAYER_CALLS_AT_ONCE)
         self.renders = 0  # batches rendered, for tests and benchmarks
 
     # Subscribing.
@@ -90,11 +96,11 @@ class LiveHub:
         room = self.rooms.get(subscriber.project_id)
         if room is None:
             room = self.rooms[subscriber.project_id] = _ProjectRoom(relayed_seq=seq)
-            await self.layer.group_add(broadcast.project_group(subscriber.project_id), self.channel)
+            await self._group_add(broadcast.project_group(subscriber.project_id))
         room.subscribers.add(subscriber)
         if subscriber.user_id not in self.users:
             self.users[subscriber.user_id] = set()
-            await self.layer.group_add(broadcast.user_group(subscriber.user_id), self.channel)
+            await self._group_add(broadcast.user_group(subscriber.user_id))
         self.users[subscriber.user_id].add(subscriber)
         if subscriber.shows_presence:
             self._presence_changed(room)
@@ -128,9 +134,14 @@ class LiveHub:
                 asyncio.create_task(self._presence(), name="live-hub-presence"),
             ]
 
+    async def _group_add(self, group: str) -> None:
+        async with self._layer_slots:
+            await self.layer.group_add(group, self.channel)
+
     async def _discard(self, group: str) -> None:
         try:
-            await self.layer.group_discard(group, self.channel)
+            async with self._layer_slots:
+                await self.layer.group_discard(group, self.channel)
         except Exception:
             logger.warning("Could not leave %s", group, exc_info=True)
 
@@ -259,9 +270,9 @@ class LiveHub:
         if not self.rooms:
             return
         for project_id in list(self.rooms):
-            await self.layer.group_add(broadcast.project_group(project_id), self.channel)
+            await self._group_add(broadcast.project_group(project_id))
         for user_id in list(self.users):
-            await self.layer.group_add(broadcast.user_group(user_id), self.channel)
+            await self._group_add(broadcast.user_group(user_id))
         latest = await database_sync_to_async(self._read_latest)(list(self.rooms))
         for project_id, seq in latest.items():
             room = self.rooms.get(project_id)

@@ -15,7 +15,7 @@ from projects.live.hub import get_hub
 from projects.models import Membership, Version
 from projects.services import broadcast, leases
 from tests.factories import MembershipFactory, ProjectFactory, VersionFactory
-from tests.projects.live.conftest import connect_as, receive_containing
+from tests.projects.live.conftest import closes, connect_as, receive_containing
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -177,3 +177,34 @@ async def test_every_state_is_shown_in_order_however_fast_it_changes(db):
         shown.append(message.split(f'id="badge-{version.pk}"')[1].split('data-status="')[1][:10])
     assert [s.split('"')[0] for s in shown] == ["generating", "saving", "generating", "saving"]
     await communicator.disconnect()
+
+
+async def test_a_burst_of_members_connecting_at_once_all_join(db):
+    # More distinct users than a Redis layer's pool has connections: each
+    # joins its user's group at the same moment.
+    project, version, members = await setup_watchers({"viewer": 149})
+    communicators = [await connect_as(m.user, project) for m in members]
+    connected = await asyncio.gather(*(c.connect(timeout=30) for c in communicators))
+    assert all(ok for ok, _ in connected)
+    await asyncio.gather(*(receive_containing(c, "heartbeat", timeout=30) for c in communicators))
+    await progress(version, 0.6)
+    messages = await asyncio.gather(
+        *(receive_containing(c, f'id="badge-{version.pk}"', timeout=30) for c in communicators)
+    )
+    assert all("60%" in m for m in messages)
+    for communicator in communicators:
+        await communicator.disconnect()
+
+
+async def test_a_page_the_layer_cannot_take_is_closed_to_try_again(db, monkeypatch):
+    project, _, members = await setup_watchers({})
+    hub = get_hub()
+
+    async def refused(group, channel):
+        raise ConnectionError("Too many connections")
+
+    monkeypatch.setattr(hub.layer, "group_add", refused)
+    communicator = await connect_as(members[0].user, project)
+    assert (await communicator.connect())[0]
+    assert await closes(communicator) == 1013
+    assert hub.subscribers(project.pk) == set()
