@@ -54,6 +54,7 @@ from studio.engines.base import (
 )
 from studio.engines.video import (
     VideoError,
+    VideoInfo,
     poster_jpeg,
     probe_video,
     reframe,
@@ -311,9 +312,10 @@ def _save_output(version: Version, engine: Engine, output: VideoOutput, *, usage
             return
         final = fetched
         # Billed for what the engine made, before a section is put back.
-        billed_seconds = None
+        fetched_info = None
         with suppress(VideoError):
-            billed_seconds = probe_video(fetched).duration_seconds
+            fetched_info = probe_video(fetched)
+        billed_seconds = fetched_info.duration_seconds if fetched_info else None
         if version.aspect_ratio in engine.capabilities().reframed_aspect_ratios:
             final = workdir / "reframed.mp4"
             try:
@@ -338,13 +340,24 @@ def _save_output(version: Version, engine: Engine, output: VideoOutput, *, usage
                 _engine_failed(version, unreadable, expect=Version.Status.SAVING)
                 return
             final = whole
-        _store_video(version, final, usage=usage, billed_seconds=billed_seconds)
+        _store_video(
+            version,
+            final,
+            usage=usage,
+            billed_seconds=billed_seconds,
+            info=fetched_info if final == fetched else None,
+        )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _store_video(
-    version: Version, final: Path, *, usage: Usage | None, billed_seconds: float | None
+    version: Version,
+    final: Path,
+    *,
+    usage: Usage | None,
+    billed_seconds: float | None,
+    info: VideoInfo | None = None,
 ) -> None:
     """Probe the finished MP4, keep it and its poster in our storage and mark
     the version ready; if this worker lost the version meanwhile, nothing
@@ -352,7 +365,7 @@ def _store_video(
     saved: list[str] = []
     try:
         try:
-            info = probe_video(final)
+            info = info or probe_video(final)
             poster = poster_jpeg(final)
         except Exception as error:
             _engine_failed(

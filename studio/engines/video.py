@@ -389,23 +389,46 @@ def transcode_to_mp4(
 
 
 def poster_jpeg(path: Path | str, *, at_fraction: float = 0.3) -> bytes:
-    """A JPEG still from a video, a little way in (first frames are often dark)."""
+    """A JPEG still from a video, a little way in (first frames are often
+    dark): the first keyframe from ``at_fraction`` of its length, which
+    decodes alone; in a video with none that late, the frame there."""
     try:
-        with _open(path) as container:
-            stream = container.streams.video[0]
-            target = int((stream.frames or 1) * at_fraction)
-            chosen = None
-            for index, frame in enumerate(container.decode(stream)):
-                chosen = frame
-                if index >= target:
-                    break
-            if chosen is None:
-                raise VideoError("The video has no frames.")
-            buffer = io.BytesIO()
-            chosen.to_image().save(buffer, "JPEG", quality=85)
-            return buffer.getvalue()
+        frame = _keyframe_from(path, at_fraction) or _frame_at(path, at_fraction)
+        buffer = io.BytesIO()
+        frame.to_image().save(buffer, "JPEG", quality=85)
+        return buffer.getvalue()
     except (av.FFmpegError, OSError, IndexError) as error:
         raise VideoError(f"Could not make a poster: {_reason(error)}.") from error
+
+
+def _keyframe_from(path: Path | str, at_fraction: float) -> VideoFrame | None:
+    with _open(path) as container:
+        stream = container.streams.video[0]
+        if not stream.duration or not stream.time_base:
+            return None
+        try:
+            offset = (stream.start_time or 0) + int(stream.duration * at_fraction)
+            container.seek(offset, stream=stream, backward=False)
+        except av.FFmpegError:
+            return None  # no keyframe after that point
+        return next(container.decode(stream), None)
+
+
+def _frame_at(path: Path | str, at_fraction: float) -> VideoFrame:
+    with _open(path) as container:
+        stream = container.streams.video[0]
+        # Frames no other frame refers to need not be decoded on the way.
+        stream.codec_context.skip_frame = "NONREF"
+        duration = float(stream.duration * stream.time_base) if stream.duration else 0.0
+        target = duration * at_fraction
+        chosen = None
+        for frame in container.decode(stream):
+            chosen = frame
+            if frame.time is None or frame.time >= target:
+                break
+        if chosen is None:
+            raise VideoError("The video has no frames.")
+        return chosen
 
 
 def reframe(

@@ -156,12 +156,32 @@ def test_the_poster_is_a_jpeg_from_a_little_way_in(
     poster = Image.open(io.BytesIO(poster_jpeg(parent)))
     assert (poster.format, poster.size) == ("JPEG", PARENT_SIZE)
     pixels = np.asarray(poster.convert("RGB")).astype(np.int16)
+    # Its only keyframe is the first: the frame at 30 %, reached skipping
+    # the frames nothing refers to.
     assert mad(pixels, parent_frames[int(PARENT_FRAMES * 0.3)]) < SAME * 2
     assert mad(pixels, parent_frames[0]) > DIFFERENT
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(b"\x00" * 100)
     with pytest.raises(VideoError):
         poster_jpeg(broken)
+
+
+def test_the_poster_is_the_first_keyframe_from_a_little_way_in(
+    parent_frames: list[np.ndarray], tmp_path: Path
+) -> None:
+    # A keyframe every second: 30 % of 3 s is 0.9 s, so the one at 1 s,
+    # which decodes without the frames before it.
+    clip = write_clip(
+        tmp_path / "keyed.mp4",
+        (Image.fromarray(frame.astype(np.uint8)) for frame in parent_frames),
+        codec="libx264",
+        rate=FPS,
+        options={"crf": "18", "g": str(FPS), "keyint_min": str(FPS)},
+    )
+    pixels = np.asarray(Image.open(io.BytesIO(poster_jpeg(clip))).convert("RGB"))
+    pixels = pixels.astype(np.int16)
+    assert mad(pixels, parent_frames[FPS]) < SAME * 2
+    assert mad(pixels, parent_frames[int(PARENT_FRAMES * 0.3)]) > mad(pixels, parent_frames[FPS])
 
 
 def test_cover_box_is_the_centred_box_of_the_target_shape() -> None:
