@@ -167,7 +167,11 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # redis-py 8 gives every read a 5 s socket timeout, as long
+                # as the layer's blocking receive (BZPOPMIN for 5 s): an idle
+                # channel would fail every few seconds and drop what arrives
+                # meanwhile. A read may take longer than the receive, not forever.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
                 "prefix": os.environ.get("REDIS_PREFIX", "studio"),
                 **_LAYER_LIMITS,
             },

@@ -60,9 +60,11 @@ class ProjectConsumer(AsyncWebsocketConsumer):
             deliver=self._deliver,
             end=self._end,
         )
+        # The project was read just now: its number is where a hub opening
+        # the project's room starts relaying, and what the page hears first.
         try:
-            await get_hub().join(self.subscriber, seq=since or 0)
-            await self._catch_up(since)
+            await get_hub().join(self.subscriber, seq=self.project.event_seq)
+            await self._catch_up(since, seq=self.project.event_seq)
         except Exception:
             # An open socket that hears nothing is worse than a closed one:
             # the page reconnects, or polls meanwhile.
@@ -82,11 +84,12 @@ class ProjectConsumer(AsyncWebsocketConsumer):
         if isinstance(message, dict) and "since" in message:
             await self._catch_up(_number(message["since"]))
 
-    async def _catch_up(self, since: int | None) -> None:
+    async def _catch_up(self, since: int | None, *, seq: int | None = None) -> None:
         """Tell the page the latest event number, and send what changed since
         the one it saw (nothing, for a page just loaded)."""
-        latest = await database_sync_to_async(broadcast.latest_event_numbers)([self.project.pk])
-        seq = latest.get(self.project.pk, 0)
+        if seq is None:
+            latest = await database_sync_to_async(broadcast.latest_event_numbers)([self.project.pk])
+            seq = latest.get(self.project.pk, 0)
         if since is not None and since < seq:
             html = await database_sync_to_async(render_catch_up)(
                 self.project, self.subscriber.variant, since=since

@@ -298,6 +298,18 @@
     item.setAttribute("aria-expanded", expanded ? "true" : "false");
   }
 
+  // A subtree that could not be fetched closes again, to be opened again.
+  function subtreeNotLoaded(event) {
+    const group = event.detail && event.detail.target;
+    if (!group || !group.matches || !group.matches("#version-tree ul[role=group]")) return;
+    if (group.querySelector(":scope > li")) return;
+    group.dataset.loaded = "false";
+    const item = group.closest("[role=treeitem]");
+    if (item) setExpanded(item, false);
+  }
+  document.addEventListener("htmx:responseError", subtreeNotLoaded);
+  document.addEventListener("htmx:sendError", subtreeNotLoaded);
+
   // A new version's row may come twice (a catch-up can cross a live event):
   // it is drawn once.
   document.addEventListener("htmx:oobBeforeSwap", function (event) {

@@ -1,9 +1,12 @@
 """The README's production environment passes Django's deployment checks,
 and the embedded default needs none of it."""
 
+import asyncio
 import os
 import secrets
 import subprocess
+
+from channels.layers import get_channel_layer
 
 from tests.processes import PYTHON, ROOT
 
@@ -47,3 +50,20 @@ def test_without_it_check_deploy_names_what_is_missing(tmp_path):
     assert done.returncode != 0
     for warning in ("security.W004", "security.W008", "security.W012", "mail.E001"):
         assert warning in done.stderr + done.stdout
+
+
+async def test_the_channel_layer_waits_out_an_idle_channel():
+    """A channel that hears nothing for longer than a socket read may take
+    (redis-py's default is 5 s) still receives what comes next, with no
+    error: the live hub's channel is idle between events."""
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+
+    async def send_later():
+        await asyncio.sleep(7)
+        await layer.send(channel, {"type": "version.changed", "n": 1})
+
+    sending = asyncio.create_task(send_later())
+    message = await asyncio.wait_for(layer.receive(channel), timeout=20)
+    await sending
+    assert message == {"type": "version.changed", "n": 1}

@@ -123,6 +123,31 @@ async def test_a_hub_dropped_from_its_group_catches_up_a_heartbeat_later(db):
     await communicator.disconnect()
 
 
+async def test_the_first_page_of_a_large_project_is_not_redrawn_at_the_next_heartbeats(db):
+    """The hub's room starts at the number the first page read, not at
+    nothing: else, two heartbeats later, it would "catch up" on every version
+    ever made and redraw the tree of every page (closing what they opened)."""
+    project, _version, members = await setup_watchers({})
+
+    @sync_to_async
+    def grow():
+        VersionFactory.create_batch(
+            fragments.CATCH_UP_LIMIT + 5, project=project, event_seq=5, created_seq=5
+        )
+        project.event_seq = 5
+        project.save(update_fields=["event_seq"])
+
+    await grow()
+    communicator = await connect_as(members[0].user, project)
+    assert (await communicator.connect())[0]
+    heard = []
+    while len([m for m in heard if "heartbeat" in m]) < 4:
+        heard.append(await communicator.receive_from(timeout=3))
+    assert not [m for m in heard if 'id="live-seq"' in m], heard
+    assert json.loads(heard[-1]) == {"heartbeat": 5}
+    await communicator.disconnect()
+
+
 async def test_events_arriving_during_a_render_are_coalesced_in_order(db):
     project, version, members = await setup_watchers({})
     (communicator,) = await connect_all(members, project)
