@@ -236,23 +236,24 @@ class LiveHub:
             )
 
     async def _send_all(self, deliveries) -> None:
-        """The same payload to many subscribers at once; one that cannot keep
-        up within the timeout is dropped (its page reconnects and catches up)."""
-        deliveries = list(deliveries)
+        """The same payload to many subscribers; one that cannot take it
+        within the timeout is dropped (its page reconnects and catches up).
 
-        async def one(subscriber: Subscriber, payload) -> None:
+        One after another, not a task each: a websocket send only queues
+        bytes on the socket's transport and returns, so a task and a timer
+        per socket would cost more than the sends themselves."""
+        dropped = []
+        for subscriber, payload in deliveries:
             try:
-                await asyncio.wait_for(
-                    subscriber.deliver(payload), settings.STUDIO_LIVE_SEND_TIMEOUT_SECONDS
-                )
+                async with asyncio.timeout(settings.STUDIO_LIVE_SEND_TIMEOUT_SECONDS):
+                    await subscriber.deliver(payload)
+            except asyncio.CancelledError:
+                raise
             except Exception:
-                # Gone or too slow: its page reconnects and catches up.
-                await self._end([subscriber], code=4408)
-
-        results = await asyncio.gather(*(one(s, p) for s, p in deliveries), return_exceptions=True)
-        for result in results:
-            if isinstance(result, Exception):
-                logger.warning("A live delivery failed", exc_info=result)
+                logger.debug("A live delivery failed", exc_info=True)
+                dropped.append(subscriber)
+        if dropped:
+            await self._end(dropped, code=4408)
 
     # Heartbeats: never silent.
 

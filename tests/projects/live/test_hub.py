@@ -233,3 +233,27 @@ async def test_a_page_the_layer_cannot_take_is_closed_to_try_again(db, monkeypat
     assert (await communicator.connect())[0]
     assert await closes(communicator) == 1013
     assert hub.subscribers(project.pk) == set()
+
+
+async def test_a_page_that_cannot_take_an_event_in_time_is_dropped_and_the_rest_get_it(
+    db, settings
+):
+    settings.STUDIO_LIVE_SEND_TIMEOUT_SECONDS = 0.2
+    project, version, members = await setup_watchers({"viewer": 2})
+    first, second, stuck = await connect_all(members, project)
+    hub = get_hub()
+    (stuck_subscriber,) = [
+        s for s in hub.subscribers(project.pk) if s.user_id == members[2].user_id
+    ]
+
+    async def never_taken(payload):
+        await asyncio.sleep(60)
+
+    stuck_subscriber.deliver = never_taken
+    await progress(version, 0.6)
+    for communicator in (first, second):
+        assert "60%" in await receive_containing(communicator, f'id="badge-{version.pk}"')
+    assert await closes(stuck) == 4408
+    assert stuck_subscriber not in hub.subscribers(project.pk)
+    for communicator in (first, second):
+        await communicator.disconnect()
