@@ -109,6 +109,15 @@ class GenerateForm(forms.Form):
     aspect_ratio = forms.ChoiceField()
     resolution = forms.ChoiceField()
     duration_seconds = forms.TypedChoiceField(coerce=int, label="Duration")
+    variations = forms.TypedChoiceField(
+        coerce=int,
+        choices=[(n, str(n)) for n in range(1, composer.MAX_VARIATIONS + 1)],
+        initial=1,
+        required=False,
+        empty_value=1,
+        label="Versions",
+        help_text="More than one: variations side by side, each with its own seed.",
+    )
 
     def __init__(self, *args, project: Project, **kwargs):
         super().__init__(*args, **kwargs)

@@ -25,7 +25,7 @@ from projects.forms import (
     UploadForm,
 )
 from projects.models import Comment, Membership, Project, Review, Version
-from projects.services import broadcast, tree
+from projects.services import broadcast, composer, tree
 from projects.services.activity import recent_activities
 from projects.services.progress import progress_for
 
@@ -233,7 +233,11 @@ def project_page_context(
         "tree_urls": links,
         "version_count": len(index),
         "selected": selected,
-        "generate_form": generate_form or GenerateForm(project=project),
+        "generate_form": generate_form
+        or GenerateForm(
+            project=project,
+            initial=composer.remembered_choices(project=project, user=request.user),
+        ),
         "upload_form": UploadForm(),
         "edit_form": edit_form,
         "reconcile_form": ReconcileForm(),

@@ -20,6 +20,7 @@ version_patterns = [
     path("edit/", project_page.version_edit, name="version_edit"),
     path("cancel/", project_page.version_cancel, name="version_cancel"),
     path("retry/", project_page.version_retry, name="version_retry"),
+    path("rerun/", project_page.version_rerun, name="version_rerun"),
     path("reconcile/", project_page.version_reconcile, name="version_reconcile"),
     path("video.mp4", media.version_media, {"what": "video"}, name="version_video"),
     path("poster.jpg", media.version_media, {"what": "poster"}, name="version_poster"),

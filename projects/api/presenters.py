@@ -94,6 +94,7 @@ def version_out(
         "video_bytes": version.video_bytes,
         "has_audio": version.has_audio,
         "section_start": version.section_start,
+        "seed": version.seed,
         "cost_estimate": str(version.cost_estimate),
         "cost": None if version.cost is None else str(version.cost),
         "can_cancel": version.can_cancel,

@@ -265,6 +265,11 @@ class VersionOut(Schema):
         description="For an edit made a section at a time: where the edited section "
         "starts in its parent; it lasts duration_seconds and the rest was kept.",
     )
+    seed: int | None = Field(
+        None,
+        description="The seed the engine was given (variations and re-runs each have "
+        "their own); null: the engine's own choice.",
+    )
     cost_estimate: str
     cost: str | None
     can_cancel: bool

@@ -164,16 +164,18 @@ def version_create(
         body = dump(VersionOut, presenters.version_detail(version))
         return Created(201, body, version.pk)
 
+    return _created_once(request, response, user=user, key=idempotency_key, create=create)
+
+
+def _created_once(request, response, *, user, key: str | None, create) -> object:
+    """A new version made at most once per idempotency key, answered 201
+    with where it lives."""
     created = create_once(
-        request,
-        user=user,
-        key=idempotency_key,
-        create=create,
-        before=lambda: check_generation_limit(user),
+        request, user=user, key=key, create=create, before=lambda: check_generation_limit(user)
     )
-    number = created.body["number"]
+    project, number = created.body["project"], created.body["number"]
     return respond(
-        response, created, f"{presenters.api_root()}projects/{project.pk}/versions/{number}"
+        response, created, f"{presenters.api_root()}projects/{project}/versions/{number}"
     )
 
 
@@ -231,6 +233,33 @@ def version_retry(
         )
 
     return _version_action(request, project_id, number, retry)
+
+
+@router.post(
+    "/projects/{project_id}/versions/{number}/rerun",
+    response={201: VersionOut, 409: ErrorOut, 429: ErrorOut, **WRITE_ERRORS},
+)
+def version_rerun(
+    request: HttpRequest,
+    response: HttpResponse,
+    project_id: int = ProjectId,
+    number: int = VersionNumber,
+    idempotency_key: str | None = IdempotencyKey,
+):
+    """Another take of a version: a new version beside it (same parent, prompt,
+    settings, engine and inputs) with a new seed. Owners and editors only."""
+    source, membership = version_of(request, project_id, number)
+    user = request_user(request)
+    access.require_role(membership, generate=True)
+
+    def create() -> Created:
+        try:
+            version = versions.version_rerun(source=source, membership=membership, author=user)
+        except StudioError as error:
+            raise ApiError(409, "conflict", error.message) from error
+        return Created(201, dump(VersionOut, presenters.version_detail(version)), version.pk)
+
+    return _created_once(request, response, user=user, key=idempotency_key, create=create)
 
 
 @router.post(

@@ -152,6 +152,9 @@ class Version(models.Model):
     aspect_ratio = models.CharField(max_length=8)
     resolution = models.CharField(max_length=8)
     duration_seconds = models.PositiveSmallIntegerField()
+    # What the engine draws its randomness from, chosen by the studio for
+    # variations and re-runs (so each differs); none: the engine's own.
+    seed = models.PositiveIntegerField(null=True, blank=True)
     input_assets = models.ManyToManyField(Asset, blank=True, related_name="versions")
     # Review comments on the parent that this edit set out to address.
     addressed_comments = models.ManyToManyField("Comment", blank=True, related_name="addressed_by")

@@ -8,6 +8,7 @@ out is handed to ``versions.version_create`` as it is.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -18,11 +19,13 @@ from django.conf import settings
 from projects.models import Asset, Comment, Project, Version
 from projects.services.engines import capabilities_of, engine_names
 from projects.services.errors import StudioError
-from projects.services.prompts import edit_prompt, prompt_from_fields
+from projects.services.prompts import PROMPT_FIELDS, edit_prompt, prompt_from_fields
 from studio.engines.base import RESOLUTION_HEIGHTS, Capabilities, Task
 
 DEFAULT_RESOLUTION = "720p"
 DEFAULT_DURATION_SECONDS = 5
+# Versions one request may make side by side.
+MAX_VARIATIONS = 4
 
 
 class VersionArguments(TypedDict, total=False):
@@ -42,6 +45,7 @@ class VersionArguments(TypedDict, total=False):
     assets: list[Asset]
     addressed_comments: list[Comment]
     section_start: float | None
+    seed: int | None
 
 
 @dataclass(frozen=True)
@@ -235,6 +239,68 @@ def edit_arguments(
         engine=engine,
         section_start=section_start,
     )
+
+
+def rerun_arguments(source: Version) -> VersionArguments:
+    """What made a version, to make it again: its parent, prompt, settings,
+    engine and inputs (the seed is the caller's)."""
+    arguments = VersionArguments(
+        kind=source.kind,
+        prompt=source.prompt,
+        prompt_fields=dict(source.prompt_fields),
+        instruction=source.instruction,
+        keep_rest_same=source.keep_rest_same,
+        template=source.template,
+        aspect_ratio=source.aspect_ratio,
+        resolution=source.resolution,
+        duration_seconds=source.duration_seconds,
+        engine=source.engine,
+        assets=list(source.input_assets.all()),
+        addressed_comments=list(source.addressed_comments.all()),
+        section_start=source.section_start,
+    )
+    if source.parent_id:
+        arguments["parent"] = source.parent
+    return arguments
+
+
+def remembered_choices(*, project: Project, user) -> dict[str, object]:
+    """The composer as the user last left it in this project: the settings
+    and prompt of their latest generation here (not an edit or upload)."""
+    last = (
+        Version.objects.filter(
+            project=project,
+            author=user,
+            kind__in=[Version.Kind.TEXT_TO_VIDEO, Version.Kind.IMAGE_TO_VIDEO],
+        )
+        .order_by("-number")
+        .only(
+            "engine",
+            "aspect_ratio",
+            "resolution",
+            "duration_seconds",
+            "prompt",
+            "prompt_fields",
+            "template",
+            "kind",
+        )
+        .first()
+    )
+    if last is None or last.engine not in engine_names():
+        return {}
+    return {
+        "engine": last.engine,
+        "aspect_ratio": last.aspect_ratio,
+        "resolution": last.resolution,
+        "duration_seconds": last.duration_seconds,
+        "prompt": last.prompt,
+        "template": last.template,
+        **{name: value for name, value in last.prompt_fields.items() if name in PROMPT_FIELDS},
+    }
+
+
+def new_seed() -> int:
+    return secrets.randbelow(2**31 - 1) + 1
 
 
 def validate_generation_choices(

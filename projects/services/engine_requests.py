@@ -144,6 +144,7 @@ def generation_request(
             videos=tuple(videos),
             previous_interaction_id=version.previous_interaction_id,
             parent_video=parent_video,
+            seed=version.seed,
             **(
                 {"keep_alive": LeaseKeeper(version), "paid_call_starting": PaidCallMark(version)}
                 if submitting

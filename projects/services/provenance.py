@@ -70,6 +70,7 @@ def _entry(v: Version, index: TreeIndex, inputs: list[Asset]) -> dict:
         "aspect_ratio": v.aspect_ratio,
         "resolution": v.resolution,
         "duration_seconds": v.duration_seconds,
+        "seed": v.seed,
         "engine": v.engine,
         "model": v.model,
         "interaction_id": v.interaction_id,

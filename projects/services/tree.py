@@ -282,7 +282,9 @@ def load_versions(project: Project, items: Iterable[TreeItem]) -> list[Version]:
         v.pk: v
         for v in Version.objects.filter(project=project, pk__in={r.pk for r in rows})
         .select_related("author")
-        .defer("prompt_fields", "usage", "abandoned_interaction_ids")
+        # The selected version's panel lists its prompt fields: loaded with
+        # the rest (a few short strings), not by a query of their own.
+        .defer("usage", "abandoned_interaction_ids")
     }
     for row in rows:
         row.version = versions.get(row.pk)

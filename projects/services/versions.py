@@ -24,7 +24,13 @@ from projects.services.assets import (
 )
 from projects.services.broadcast import record_event
 from projects.services.budgets import budget_hold
-from projects.services.composer import cost_estimate, validate_generation_choices
+from projects.services.composer import (
+    MAX_VARIATIONS,
+    cost_estimate,
+    new_seed,
+    rerun_arguments,
+    validate_generation_choices,
+)
 from projects.services.engines import get_engine
 from projects.services.errors import StudioError
 from projects.services.queue import enqueue_generation
@@ -53,6 +59,7 @@ def version_create(
     assets: Iterable[Asset] = (),
     addressed_comments: Iterable[Comment] = (),
     section_start: float | None = None,
+    seed: int | None = None,
 ) -> Version:
     """Create a queued Version and enqueue its generation, in one transaction:
     both are committed or neither is."""
@@ -136,6 +143,7 @@ def version_create(
             engine=engine,
             previous_interaction_id=parent.interaction_id if parent else "",
             section_start=section_start if kind == Version.Kind.EDIT else None,
+            seed=seed,
             cost_estimate=cost_estimate(
                 engine=engine, resolution=resolution, duration_seconds=duration_seconds
             ),
@@ -153,6 +161,33 @@ def version_create(
             detail=(instruction or prompt),
         )
     return version
+
+
+def version_create_variations(*, count: int, **arguments) -> list[Version]:
+    """``count`` versions of one request, side by side, each with a seed of
+    its own (one alone keeps the engine's own); all are made or none is, so
+    a budget that holds two of three makes none."""
+    if not 1 <= count <= MAX_VARIATIONS:
+        raise StudioError(f"Make 1 to {MAX_VARIATIONS} versions at a time.", field="variations")
+    with transaction.atomic():
+        return [
+            version_create(**arguments, seed=new_seed() if count > 1 else None)
+            for _ in range(count)
+        ]
+
+
+def version_rerun(*, source: Version, membership: Membership, author: AbstractBaseUser) -> Version:
+    """The same request again, beside it (same parent, prompt, settings and
+    inputs) with a new seed: another take, not a retry of a failure."""
+    if source.kind == Version.Kind.UPLOAD:
+        raise StudioError("An uploaded clip is not made by an engine: there is nothing to re-run.")
+    return version_create(
+        project=source.project,
+        membership=membership,
+        author=author,
+        **rerun_arguments(source),
+        seed=new_seed(),
+    )
 
 
 def _check_instruction(engine: str, prompt: str) -> None:

@@ -34,16 +34,24 @@ def project_detail(
     return TemplateResponse(request, "projects/project_detail.html", context)
 
 
+# The composer's file inputs: a GET of the form carries no file.
+FILE_FIELDS = {"image", "references", "csrfmiddlewaretoken"}
+
+
 @require_GET
 def composer_form(request: HttpRequest, project_id: int) -> HttpResponse:
     """The generate form again: for another engine or template, or with the
     prompt written from the structured fields."""
     project, membership = project_of(request, project_id)
-    initial = {key: request.GET.get(key) for key in request.GET if key != "image"}
+    initial = {key: request.GET.get(key) for key in request.GET if key not in FILE_FIELDS}
     initial.setdefault("engine", project.default_engine)
     template = prompts.TASK_TEMPLATES.get(request.GET.get("template", ""))
     if template is not None and "assemble" not in request.GET:
-        initial.update(template.fields, template=template.key, mode=template.mode)
+        # A template fills in the shot; a typed prompt stays, and so does a
+        # still being animated (the page keeps the chosen file).
+        initial.update(template.fields, template=template.key)
+        if initial.get("mode") != GenerateForm.Mode.IMAGE:
+            initial["mode"] = template.mode
     if "assemble" in request.GET:
         initial["prompt"] = prompts.prompt_from_fields(
             {name: request.GET.get(name, "") for name in prompts.PROMPT_FIELDS}
@@ -76,8 +84,12 @@ def version_generate(request: HttpRequest, project_id: int) -> HttpResponse:
                     duration_seconds=data["duration_seconds"],
                     assets=_generation_assets(request, form, project, membership),
                 )
-                version = versions.version_create(
-                    project=project, membership=membership, author=request.user, **arguments
+                made = versions.version_create_variations(
+                    count=data["variations"],
+                    project=project,
+                    membership=membership,
+                    author=request.user,
+                    **arguments,
                 )
         except StudioError as error:
             form.add_error(error.field if error.field in form.fields else None, error.message)
@@ -85,7 +97,7 @@ def version_generate(request: HttpRequest, project_id: int) -> HttpResponse:
             form.add_error(None, str(refused))
             return _form_errors(request, project, membership, status=403, generate_form=form)
         else:
-            return redirect_to(request, version.get_absolute_url())
+            return redirect_to(request, made[0].get_absolute_url())
     return _form_errors(request, project, membership, generate_form=form)
 
 
@@ -171,11 +183,11 @@ def cost_estimate(request: HttpRequest, project_id: int) -> HttpResponse:
     """The price of a generation before it is submitted."""
     project, _ = project_of(request, project_id)
     form = GenerateForm(request.GET, project=project)
-    try:
-        duration = int(request.GET.get("duration_seconds", "0"))
-    except ValueError:
-        duration = 0
-    estimate = composer.cost_estimate(
+    duration = _small_number(request.GET.get("duration_seconds"), default=0)
+    count = min(
+        max(_small_number(request.GET.get("variations"), default=1), 1), composer.MAX_VARIATIONS
+    )
+    each = composer.cost_estimate(
         engine=form.capabilities.name,
         resolution=request.GET.get("resolution", ""),
         duration_seconds=duration,
@@ -184,11 +196,18 @@ def cost_estimate(request: HttpRequest, project_id: int) -> HttpResponse:
         request,
         "projects/project_detail.html#estimate",
         {
-            "estimate": estimate,
+            "estimate": each * count,
+            "estimate_each": each,
+            "estimate_count": count,
             "capabilities": form.capabilities,
             "budget": budgets.budget_status(project=project),
         },
     )
+
+
+def _small_number(value: str | None, *, default: int) -> int:
+    value = (value or "").strip()
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 4 else default
 
 
 def _form_errors(request, project, membership, *, status: int = 422, **forms) -> HttpResponse:
@@ -250,18 +269,21 @@ def version_edit(request: HttpRequest, project_id: int, number: int) -> HttpResp
 
 
 def _version_action(
-    request: HttpRequest, project_id: int, number: int, action: Callable[..., None]
+    request: HttpRequest, project_id: int, number: int, action: Callable[..., Version | None]
 ) -> HttpResponse:
+    """Do something to a version; then show it, or the version the action
+    made."""
     version, membership = version_of(request, project_id, number)
+    made = None
     try:
-        action(version=version, membership=membership)
+        made = action(version=version, membership=membership)
     except PermissionDenied as refused:
         return refusal(str(refused), status=403)
     except StudioError as error:
         if request.htmx:
             return refusal(error.message, status=409)
         messages.error(request, error.message)
-    return redirect_to(request, version.get_absolute_url())
+    return redirect_to(request, (made or version).get_absolute_url())
 
 
 @require_POST
@@ -279,6 +301,16 @@ def version_retry(request: HttpRequest, project_id: int, number: int) -> HttpRes
         )
 
     return _version_action(request, project_id, number, retry)
+
+
+@require_POST
+def version_rerun(request: HttpRequest, project_id: int, number: int) -> HttpResponse:
+    """Another take of a version: a new version beside it, made the same way."""
+
+    def rerun(*, version: Version, membership: Membership) -> Version:
+        return versions.version_rerun(source=version, membership=membership, author=request.user)
+
+    return _version_action(request, project_id, number, rerun)
 
 
 @require_POST

@@ -75,6 +75,9 @@ def workspace_settings(request: HttpRequest, workspace_id: int) -> HttpResponse:
                     messages.success(request, f"{target.user} is now {target.role}.")
                 else:
                     team.membership_remove(by=membership, target=target)
+                    if target.user_id == request.user.pk:
+                        messages.success(request, f"You left {workspace.name}.")
+                        return redirect("project_list")
                     messages.success(request, f"{target.user} was removed.")
                 return redirect("workspace_settings", workspace_id=workspace.pk)
             elif action == "project_budget":
@@ -109,7 +112,7 @@ def workspace_settings(request: HttpRequest, workspace_id: int) -> HttpResponse:
         except StudioError as refused:
             messages.error(request, refused.message)
             status = 422
-    members = workspace.memberships.select_related("user").order_by("user__username")
+    members = list(workspace.memberships.select_related("user").order_by("user__username"))
     return TemplateResponse(
         request,
         "projects/workspace_settings.html",
@@ -120,6 +123,7 @@ def workspace_settings(request: HttpRequest, workspace_id: int) -> HttpResponse:
             "invite_form": invite_form,
             "new_link": new_link,
             "members": members,
+            "owner_count": sum(m.is_owner for m in members),
             "pending": team.pending_invitations(workspace),
             "budgets": budgets.workspace_budgets(workspace=workspace),
             "workspace_budget": budgets.workspace_status(workspace=workspace),

@@ -298,6 +298,32 @@
     item.setAttribute("aria-expanded", expanded ? "true" : "false");
   }
 
+  // Files chosen in the composer outlive the composer being drawn again
+  // (another engine or template, or its errors): the inputs holding them
+  // move into the new form, taking on its error marks.
+  let chosenFiles = [];
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    const target = event.detail.target;
+    chosenFiles = target && target.id === "composer"
+      ? Array.from(target.querySelectorAll("input[type=file]")).filter(
+          function (input) { return input.files && input.files.length; })
+      : [];
+  });
+  document.addEventListener("htmx:afterSwap", function () {
+    const composer = document.getElementById("composer");
+    if (!composer || !chosenFiles.length) return;
+    chosenFiles.forEach(function (chosen) {
+      const fresh = composer.querySelector('input[type=file][name="' + chosen.name + '"]');
+      if (!fresh || fresh === chosen) return;
+      ["aria-invalid", "aria-describedby", "accept"].forEach(function (name) {
+        if (fresh.hasAttribute(name)) chosen.setAttribute(name, fresh.getAttribute(name));
+        else chosen.removeAttribute(name);
+      });
+      fresh.replaceWith(chosen);
+    });
+    chosenFiles = [];
+  });
+
   // A subtree that could not be fetched closes again, to be opened again.
   function subtreeNotLoaded(event) {
     const group = event.detail && event.detail.target;

@@ -151,6 +151,9 @@ class GenerationRequest:
     # can continue the interaction or, when it cannot, work on the file.
     previous_interaction_id: str = ""
     parent_video: InputMedia | None = None
+    # Where the engine's randomness starts, for a variation or a re-run that
+    # must differ from its siblings; None: the engine's own choice.
+    seed: int | None = None
     # The studio's hooks into submit(). An engine calls keep_alive() during
     # long free steps (uploads, waiting for them to be processed) so its
     # claim on the work holds, and paid_call_starting() immediately before

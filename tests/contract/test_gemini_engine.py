@@ -103,6 +103,16 @@ def test_engine_satisfies_the_protocol_and_declares_capabilities(engine):
     assert caps.reports_percent is False
 
 
+def test_a_variation_sends_its_seed_and_others_leave_it_to_the_model(double, engine):
+    engine.submit(make_request(seed=417))
+    engine.submit(make_request())
+    seeded, unseeded = double.creates
+    assert seeded.json == expected_body(
+        generation_config={"video_config": {"task": "text_to_video"}, "seed": 417}
+    )
+    assert unseeded.json == expected_body()
+
+
 def test_any_edit_instruction_is_left_to_the_model(double, engine):
     for instruction in ["Make it look cool", "make the cat dance", "reframe to 4:3"]:
         assert engine.check_instruction(instruction) is None

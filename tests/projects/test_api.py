@@ -355,6 +355,7 @@ def test_viewers_cannot_change_anything(project, member):
         viewer.post(f"/projects/{project.pk}/versions", {"parent": 1, "instruction": "Mute it"}),
         viewer.upload(f"/projects/{project.pk}/assets", {"file": still}),
         viewer.post(f"/projects/{project.pk}/versions/1/retry"),
+        viewer.post(f"/projects/{project.pk}/versions/1/rerun"),
         viewer.post(f"/projects/{project.pk}/versions/1/comments", {"body": "Nice"}),
         viewer.post(f"/projects/{project.pk}/versions/1/reviews", {"decision": "approved"}),
     ]
@@ -590,6 +591,26 @@ def test_cancel_and_retry(api, project, tasks):
     response = api.post(f"/projects/{project.pk}/versions/1/retry")
     assert response.status_code == 409
     assert "cannot be retried" in error(response)["message"]
+
+
+def test_rerun_makes_another_take_beside_it_once_per_key(api, project, tasks):
+    first = api.post(f"/projects/{project.pk}/versions", generation()).json()
+    assert first["seed"] is None
+    tasks()
+    url = f"/projects/{project.pk}/versions/1/rerun"
+    again = api.post(url, headers={"Idempotency-Key": "take-2"})
+    replayed = api.post(url, headers={"Idempotency-Key": "take-2"})
+    assert again.status_code == replayed.status_code == 201
+    assert replayed.json() == again.json() and replayed["Idempotent-Replayed"] == "true"
+    take = again.json()
+    assert again["Location"].endswith(f"/projects/{project.pk}/versions/2")
+    assert take["number"] == 2 and take["parent"] is None and take["seed"] is not None
+    assert {k: take[k] for k in ("prompt", "aspect_ratio", "resolution", "duration_seconds")} == {
+        k: first[k] for k in ("prompt", "aspect_ratio", "resolution", "duration_seconds")
+    }
+    assert Version.objects.filter(project=project).count() == 2
+    missing = api.post(f"/projects/{project.pk}/versions/9/rerun")
+    assert missing.status_code == 404
 
 
 def test_a_failed_version_shows_its_error(api, project):

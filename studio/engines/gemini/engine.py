@@ -181,7 +181,7 @@ class GeminiEngine:
                 "duration": f"{request.duration_seconds}s",
                 "delivery": "uri",
             },
-            "generation_config": {"video_config": {"task": request.task.value}},
+            "generation_config": _generation_config(request, request.task),
         }
 
         previous = request.previous_interaction_id
@@ -314,7 +314,7 @@ class GeminiEngine:
     ) -> tuple[Any, str]:
         assert request.parent_video is not None
         parent = self._video_block(request.parent_video, uploads, request.keep_alive)
-        body = {**body, "generation_config": {"video_config": {"task": Task.EDIT.value}}}
+        body = {**body, "generation_config": _generation_config(request, Task.EDIT)}
         created = self._create({**body, "input": [parent, *media, text]}, "", request)
         return created, ROUTE_UPLOADED_PARENT
 
@@ -588,3 +588,10 @@ def _usage_of(interaction: Any) -> Usage | None:
 def _state_name(state: Any) -> str:
     value = getattr(state, "value", state)
     return str(value or "").upper()
+
+
+def _generation_config(request: GenerationRequest, task: Task) -> dict[str, Any]:
+    config: dict[str, Any] = {"video_config": {"task": task.value}}
+    if request.seed is not None:
+        config["seed"] = request.seed
+    return config

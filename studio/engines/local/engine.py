@@ -207,7 +207,9 @@ class LocalEngine:
                 raise EngineError(ErrorKind.INVALID_INPUT, "The prompt is empty.")
 
             def render_title(output: Path, workdir: Path, progress: ProgressCallback) -> None:
-                scene = TitleCardScene(request.prompt, width, height, frame_count)
+                scene = TitleCardScene(
+                    request.prompt, width, height, frame_count, variation=request.seed
+                )
                 encode_scene(scene, output, progress)
 
             return _Job(
@@ -228,11 +230,12 @@ class LocalEngine:
             raise EngineError(
                 ErrorKind.INVALID_INPUT, f"Could not read the image {media.path.name}: {error}"
             ) from error
-        move = parse_camera_move(request.prompt)
+        move = parse_camera_move(request.prompt, request.seed)
 
         def render_still(output: Path, workdir: Path, progress: ProgressCallback) -> None:
             still = load_still(media)
-            scene = StillScene(still, move, width, height, frame_count, seed_of(request.prompt))
+            seed = seed_of(request.prompt, request.seed)
+            scene = StillScene(still, move, width, height, frame_count, seed)
             encode_scene(scene, output, progress)
 
         return _Job(

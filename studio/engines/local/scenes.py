@@ -61,8 +61,11 @@ class Scene(Protocol):
     def audio(self, start: int, count: int) -> np.ndarray: ...
 
 
-def seed_of(text: str) -> int:
-    """A number from text, for choices that must be the same every time."""
+def seed_of(text: str, variation: int | None = None) -> int:
+    """A number from text, for choices that must be the same every time;
+    another variation of the same text gives another number."""
+    if variation is not None:
+        text = f"{text}\n#{variation}"
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
 
 
@@ -174,11 +177,15 @@ class TitleCardScene:
     DRIFT = 0.25  # how much larger than the frame the gradient is
     DRIFT_PERIOD = 24.0  # seconds for the gradient window to come full circle
 
-    def __init__(self, prompt: str, width: int, height: int, frame_count: int):
+    def __init__(
+        self, prompt: str, width: int, height: int, frame_count: int, variation: int | None = None
+    ):
         self.width = width
         self.height = height
         self.frame_count = frame_count
-        seed = seed_of(prompt)
+        # The palette follows the words; where shapes drift and the chord
+        # follow the variation too.
+        seed = seed_of(prompt, variation)
         self.palette = palette_for(prompt)
         self.subject = title_subject(prompt)
         self._chord = Chord(seed, frame_count * SAMPLE_RATE // FPS)
@@ -299,15 +306,21 @@ _CAMERA_PATTERNS = (
 )
 
 
-def parse_camera_move(prompt: str) -> CameraMove:
-    """The first camera move the prompt names; a gentle push in by default."""
+def parse_camera_move(prompt: str, variation: int | None = None) -> CameraMove:
+    """The first camera move the prompt names; else a gentle push in, or
+    for a variation a move of its own."""
     lower = prompt.lower()
     found = [
         (match.start(), move)
         for move, pattern in _CAMERA_PATTERNS
         if (match := re.search(pattern, lower))
     ]
-    return min(found)[1] if found else CameraMove.PUSH_IN
+    if found:
+        return min(found)[1]
+    if variation is None:
+        return CameraMove.PUSH_IN
+    moving = [move for move in CameraMove if move is not CameraMove.STATIC]
+    return moving[seed_of(prompt, variation) % len(moving)]
 
 
 def load_still(media: InputMedia) -> Image.Image:

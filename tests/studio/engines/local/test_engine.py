@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import av
@@ -80,6 +81,22 @@ def test_text_to_video_moves_and_is_audible(engine: LocalEngine, tmp_path: Path)
         )
     middle = samples[:, samples.shape[1] // 3 : 2 * samples.shape[1] // 3]
     assert 0.01 < float(np.sqrt((middle**2).mean())) < 0.5
+
+
+def test_variations_of_a_prompt_differ_and_each_is_repeatable(
+    engine: LocalEngine, tmp_path: Path
+) -> None:
+    prompt = "A paper lantern drifting over a lake"
+    plain = decode_frames(render(engine, text_request(prompt), tmp_path / "plain.mp4"))
+    varied = [
+        decode_frames(
+            render(engine, replace(text_request(prompt), seed=seed), tmp_path / f"{name}.mp4")
+        )
+        for name, seed in (("a", 11), ("b", 12), ("a-again", 11))
+    ]
+    assert mad(plain[FPS], varied[0][FPS]) > SAME
+    assert mad(varied[0][FPS], varied[1][FPS]) > SAME
+    assert mad(varied[0][FPS], varied[2][FPS]) <= SAME
 
 
 def test_submit_is_deterministic_and_cheap(engine: LocalEngine, still: Path) -> None:

@@ -34,3 +34,12 @@ def test_camera_moves_are_read_from_the_prompt() -> None:
     assert parse_camera_move("locked off shot, static") is CameraMove.STATIC
     assert parse_camera_move("pan right, then zoom in") is CameraMove.PAN_RIGHT
     assert parse_camera_move("a quiet morning") is CameraMove.PUSH_IN
+
+
+def test_a_variation_of_a_still_moves_its_own_way_unless_the_prompt_says() -> None:
+    moves = {parse_camera_move("a quiet morning", seed) for seed in range(12)}
+    assert len(moves) > 1 and CameraMove.STATIC not in moves
+    assert parse_camera_move("a quiet morning", 5) is parse_camera_move("a quiet morning", 5)
+    assert {parse_camera_move("tilt up to the sky", seed) for seed in range(12)} == {
+        CameraMove.TILT_UP
+    }
