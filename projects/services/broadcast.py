@@ -10,7 +10,9 @@ batches, one row per server, project and user, refreshed while they stay.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,8 +20,7 @@ from datetime import timedelta
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.contrib.auth import get_user_model
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils import timezone
 
 from projects.models import Presence, Project, Version
@@ -41,8 +42,7 @@ def user_group(user_id: int) -> str:
 def record_event(version: Version, *, kind: str) -> None:
     """Number the change and send it once it is committed."""
     with transaction.atomic():
-        Project.objects.filter(pk=version.project_id).update(event_seq=F("event_seq") + 1)
-        seq = Project.objects.values_list("event_seq", flat=True).get(pk=version.project_id)
+        seq = _next_event_number(version.project_id)
         numbers = {"event_seq": seq, **({"created_seq": seq} if kind == "created" else {})}
         Version.objects.filter(pk=version.pk).update(**numbers)
         for name, value in numbers.items():
@@ -67,8 +67,45 @@ def record_event(version: Version, *, kind: str) -> None:
         send_on_commit(project_group(version.project_id), message)
 
 
+def _next_event_number(project_id: int) -> int:
+    """The project's next event number, taken in one statement (RETURNING,
+    on SQLite and PostgreSQL alike): every state change of every version
+    takes one, so it is worth a query less."""
+    quote = connection.ops.quote_name
+    table, column = quote(Project._meta.db_table), quote("event_seq")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {column} = {column} + 1 WHERE {quote('id')} = %s "
+            f"RETURNING {column}",
+            [project_id],
+        )
+        return cursor.fetchone()[0]
+
+
 def send_on_commit(group: str, message: dict) -> None:
     transaction.on_commit(lambda: send(group, message))
+
+
+# A worker thread sends through one event loop kept for its process: called
+# from a thread with no loop, async_to_sync would make a new loop for every
+# event, and a Redis layer a new connection pool for every loop.
+_sending = threading.local()
+_loop_lock = threading.Lock()
+_process_loop: asyncio.AbstractEventLoop | None = None
+SEND_TIMEOUT_SECONDS = 10
+
+
+def send_through_one_loop() -> None:
+    """From now on this thread's events go out through the process's one
+    sending loop (for worker threads, which send many)."""
+    global _process_loop
+    with _loop_lock:
+        if _process_loop is None or _process_loop.is_closed():
+            _process_loop = asyncio.new_event_loop()
+            threading.Thread(
+                target=_process_loop.run_forever, name="studio-event-sender", daemon=True
+            ).start()
+    _sending.loop = _process_loop
 
 
 def send(group: str, message: dict) -> None:
@@ -76,7 +113,13 @@ def send(group: str, message: dict) -> None:
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(group, message)
+        loop = getattr(_sending, "loop", None)
+        if loop is None:
+            async_to_sync(layer.group_send)(group, message)
+        else:
+            asyncio.run_coroutine_threadsafe(layer.group_send(group, message), loop).result(
+                timeout=SEND_TIMEOUT_SECONDS
+            )
     except Exception:
         # The socket is a cache of the database: a lost event is recovered by
         # the event numbers (heartbeats, catch-up) or by polling, never by

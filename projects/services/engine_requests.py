@@ -101,10 +101,14 @@ class ProgressReporter:
 
 @contextmanager
 def generation_request(
-    version: Version, *, submitting: bool = False
+    version: Version, *, submitting: bool = False, files: bool = True
 ) -> Iterator[GenerationRequest]:
-    """The engine request for a version, with its files on local disk; when
-    submitting, with the hooks that hold the lease and mark the paid call."""
+    """The engine request for a version, with its files on local disk (none
+    for an engine that polls without them); when submitting, with the hooks
+    that hold the lease and mark the paid call."""
+    if not files:
+        yield _request(version, images=[], videos=[], parent_video=None, submitting=submitting)
+        return
     with tempfile.TemporaryDirectory(prefix="studio-inputs-") as workdir:
         images, videos = [], []
         for asset in version.input_assets.all():
@@ -133,24 +137,41 @@ def generation_request(
                 )
                 if submitting and _needs_fitting(version, parent):
                     parent_video = _fitted(version, parent_video, Path(workdir))
-        yield GenerationRequest(
-            task=Task(version.kind),
-            prompt=version.prompt,
-            aspect_ratio=version.aspect_ratio,
-            resolution=version.resolution,
-            duration_seconds=version.duration_seconds,
-            model=version.model,
-            images=tuple(images),
-            videos=tuple(videos),
-            previous_interaction_id=version.previous_interaction_id,
+        yield _request(
+            version,
+            images=images,
+            videos=videos,
             parent_video=parent_video,
-            seed=version.seed,
-            **(
-                {"keep_alive": LeaseKeeper(version), "paid_call_starting": PaidCallMark(version)}
-                if submitting
-                else {}
-            ),
+            submitting=submitting,
         )
+
+
+def _request(
+    version: Version,
+    *,
+    images: list[InputMedia],
+    videos: list[InputMedia],
+    parent_video: InputMedia | None,
+    submitting: bool,
+) -> GenerationRequest:
+    return GenerationRequest(
+        task=Task(version.kind),
+        prompt=version.prompt,
+        aspect_ratio=version.aspect_ratio,
+        resolution=version.resolution,
+        duration_seconds=version.duration_seconds,
+        model=version.model,
+        images=tuple(images),
+        videos=tuple(videos),
+        previous_interaction_id=version.previous_interaction_id,
+        parent_video=parent_video,
+        seed=version.seed,
+        **(
+            {"keep_alive": LeaseKeeper(version), "paid_call_starting": PaidCallMark(version)}
+            if submitting
+            else {}
+        ),
+    )
 
 
 def _needs_fitting(version: Version, parent: Version) -> bool:

@@ -240,7 +240,8 @@ def _resume_submitting(version: Version, engine: Engine) -> None:
 
 def _poll(version: Version, engine: Engine) -> None:
     try:
-        with generation_request(version) as request:
+        files = engine.capabilities().polls_with_files
+        with generation_request(version, files=files) as request:
             result = engine.poll(
                 version.interaction_id, request, progress=ProgressReporter(version)
             )

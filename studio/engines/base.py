@@ -107,6 +107,9 @@ class Capabilities:
     # Whether submit() costs money. A free, deterministic engine may be
     # resubmitted after a crash; a paid one goes to reconcile instead.
     paid: bool = True
+    # Whether poll() works on the request's files (an engine that renders
+    # while polled) or from the interaction alone, so polls need no copies.
+    polls_with_files: bool = True
 
     @property
     def durations(self) -> range:

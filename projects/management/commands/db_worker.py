@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django_tasks_db.management.commands import db_worker
 
+from projects.services.broadcast import send_through_one_loop
 from projects.services.engines import engines_warm
 from projects.services.housekeeping import HousekeepingThread
 
@@ -15,6 +16,7 @@ class Command(db_worker.Command):
         housekeeping = HousekeepingThread(worker_id=worker_id)
         housekeeping.start()
         engines_warm()
+        send_through_one_loop()
         try:
             super().handle(*args, worker_id=worker_id, **options)
         finally:

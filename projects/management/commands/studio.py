@@ -16,6 +16,7 @@ from django.utils.crypto import get_random_string
 from django_tasks_db.management.commands.db_worker import Worker
 
 from projects.services import leases, sweeper
+from projects.services.broadcast import send_through_one_loop
 from projects.services.engines import engines_warm
 from projects.services.housekeeping import HousekeepingThread
 
@@ -63,6 +64,7 @@ class Command(BaseCommand):
 
             def work() -> None:
                 engines_warm()
+                send_through_one_loop()
                 worker.run()
 
             thread = threading.Thread(target=work, name="studio-worker", daemon=True)

@@ -149,6 +149,7 @@ class GeminiEngine:
             max_videos=MAX_VIDEOS,
             max_prompt_chars=MAX_PROMPT_CHARS,
             reports_percent=False,
+            polls_with_files=False,
             reframed_aspect_ratios=frozenset(
                 a for a in ASPECT_RATIOS if a not in MODEL_ASPECT_RATIOS
             ),
