@@ -95,7 +95,7 @@ def install_error_handlers(api: NinjaAPI) -> None:
             401,
             "not_authenticated",
             "Send a valid API token: `Authorization: Bearer <token>`. "
-            "Create one under Settings → API tokens.",
+            "Create one under API tokens, in the header of any page.",
             headers={"WWW-Authenticate": 'Bearer realm="omni-studio"'},
         )
 

@@ -1,4 +1,5 @@
-"""Signing up (a new user gets a workspace of their own), and the answer to a
+"""Signing in and up (a new user gets a workspace of their own; one on the way
+to an invitation is told so, and taken on to it), and the answer to a
 sign-in paused after too many wrong passwords."""
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ import re
 
 from django.conf import settings
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
@@ -17,7 +19,16 @@ from django.views.decorators.http import require_http_methods
 from projects.api import tokens
 from projects.api.errors import error_response
 from projects.forms import SignupForm
+from projects.models import Invitation
 from projects.services import mail, team
+
+
+@login_not_required
+def signin(request: HttpRequest) -> HttpResponse:
+    """Django's sign-in, saying which invitation it leads to."""
+    invitation = _invitation_in(request.POST.get("next") or request.GET.get("next") or "")
+    view = auth_views.LoginView.as_view(extra_context={"invitation": invitation})
+    return view(request)
 
 
 @login_not_required
@@ -40,12 +51,14 @@ def signup(request: HttpRequest) -> HttpResponse:
         mail.welcome_send(user=user, site_url=request.build_absolute_uri("/"))
         return redirect(next_url if invited is not None else "project_list")
     return TemplateResponse(
-        request, "registration/signup.html", {"form": form, "next": next_url if invited else ""}
+        request,
+        "registration/signup.html",
+        {"form": form, "next": next_url if invited else "", "invitation": invited},
     )
 
 
-def _invitation_in(url: str) -> str | None:
-    """The invitation token a ``next`` URL leads to, when it is still open."""
+def _invitation_in(url: str) -> Invitation | None:
+    """The invitation a ``next`` URL leads to, when it is still open."""
     match = re.fullmatch(r"/invitations/([A-Za-z0-9_-]{20,100})/", url)
     if match is None:
         return None
@@ -53,7 +66,7 @@ def _invitation_in(url: str) -> str | None:
         invitation = team.invitation_for_token(match[1])
     except Http404:
         return None
-    return match[1] if invitation.is_open else None
+    return invitation if invitation.is_open else None
 
 
 def signin_paused(

@@ -58,6 +58,36 @@ def sign_up(page: Page, prefix: str = "user") -> str:
     return username
 
 
+def invite(page: Page, role: str) -> str:
+    """As an owner: an invitation link from the workspace settings."""
+    page.goto("/")
+    page.get_by_role("link", name=re.compile(r"'s studio$")).first.click()
+    page.get_by_role("link", name=re.compile(r"members, invitations and region")).click()
+    page.get_by_label("Role", exact=True).select_option(role)
+    page.get_by_role("button", name="Create an invitation link").click()
+    return page.get_by_label("Invitation link").input_value()
+
+
+def sign_up_from_invitation(page: Page, link: str, prefix: str = "invitee") -> str:
+    """Signed out, open an invitation link, create an account from it, and
+    join: the link is carried through sign-in and sign-up to the join page."""
+    username = unique(prefix)
+    page.goto(link)
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    expect(page.locator(".invited")).to_contain_text("You have been invited to")
+    page.get_by_role("link", name="Create an account").click()
+    expect(page.locator(".invited")).to_contain_text("Create your account, then join.")
+    page.locator("#id_username").fill(username)
+    page.locator("#id_email").fill(f"{username}@example.com")
+    page.locator("#id_password1").fill(PASSWORD)
+    page.locator("#id_password2").fill(PASSWORD)
+    page.get_by_role("button", name="Sign up").click()
+    expect(page.get_by_role("heading", name=re.compile(r"^Join "))).to_be_visible()
+    page.get_by_role("button", name="Join the workspace").click()
+    expect(page.locator(".messages")).to_contain_text("You joined")
+    return username
+
+
 def create_project(page: Page, title: str) -> int:
     page.goto("/")
     page.get_by_label("Title").fill(title)

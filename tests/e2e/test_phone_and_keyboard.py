@@ -1,19 +1,21 @@
 """A reviewer on a phone, and an editor without a mouse.
 
-On a 390×844 screen the project page has no horizontal scroll and the player
-is in the first screen; comments and decisions work there; compare stacks
-its players. From the top of the page, a skip link and a few keys reach
+An invitee on a phone signs up from the invitation link and lands in the
+workspace. On a 390×844 screen the project page has no horizontal scroll
+and the player is in the first screen; comments and decisions work there;
+compare stacks its players. From the top of the page, a skip link and a few keys reach
 Generate, and the new version is then in view with the focus on it."""
 
 from playwright.sync_api import Page, expect
 
 from tests.e2e.helpers import (
-    add_member,
     create_project,
     fill_composer,
     generate,
+    invite,
     make_edit,
     sign_up,
+    sign_up_from_invitation,
     wait_for_status,
     wait_live,
 )
@@ -36,11 +38,13 @@ def test_a_reviewer_on_a_phone(new_context, studio, screenshot):
     v2 = make_edit(owner, project_id, "Make it warmer")
     wait_for_status(owner, v2, "ready")
 
+    link = invite(owner, "reviewer")
     phone = new_context().new_page()
     phone.set_viewport_size(PHONE)
-    reviewer = sign_up(phone, "reviewer")
-    add_member(studio, username=reviewer, project_id=project_id, role="reviewer")
+    sign_up_from_invitation(phone, link, "reviewer")
+    no_horizontal_scroll(phone)
     phone.goto(f"/projects/{project_id}/v/{v2.number}/")
+    expect(phone.locator(".project-head")).to_contain_text("your role: reviewer")
     wait_live(phone)
     no_horizontal_scroll(phone)
     player = phone.locator(f"#player-{v2.pk}")

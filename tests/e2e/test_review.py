@@ -13,6 +13,7 @@ from tests.e2e.helpers import (
     create_project,
     fill_composer,
     generate,
+    invite,
     mark_no_reload,
     shown_version,
     sign_up,
@@ -24,16 +25,6 @@ from tests.e2e.helpers import (
 )
 
 pytestmark = pytest.mark.e2e
-
-
-def invite(page, role: str) -> str:
-    """As an owner: an invitation link from the workspace settings."""
-    page.goto("/")
-    page.get_by_role("link", name=re.compile(r"'s studio$")).first.click()
-    page.get_by_role("link", name=re.compile(r"members, invitations and region")).click()
-    page.get_by_label("Role", exact=True).select_option(role)
-    page.get_by_role("button", name="Create an invitation link").click()
-    return page.get_by_label("Invitation link").input_value()
 
 
 def test_two_members_review_a_version_together(new_context, studio, screenshot):

@@ -137,3 +137,22 @@ def test_an_invitation_can_be_sent_by_email(client, db):
     assert sent.to == ["sam@example.com"]
     assert f"Join {owner.workspace.name} on Omni Studio" == sent.subject
     assert "/invitations/" in sent.body and "as reviewer" in sent.body
+
+
+def test_the_way_in_from_an_invitation_says_where_it_leads(client, db):
+    owner = MembershipFactory(role="owner")
+    _, token = team.invitation_create(membership=owner, role="reviewer")
+    invitation_url = reverse("invitation_accept", args=[token])
+    # Signed out, the link asks to sign in first, and the sign-in page says why.
+    response = client.get(invitation_url, follow=True)
+    said = f"You have been invited to <strong>{owner.workspace.name}</strong> as reviewer."
+    assert said in response.text and "Sign in, or create an account, to join." in response.text
+    next_query = f"?next={invitation_url}"
+    assert f'href="{reverse("signup")}{next_query}"' in response.text
+    signup = client.get(reverse("signup") + f"?next={invitation_url}").text
+    assert said in signup and "Create your account, then join." in signup
+    assert f'href="{reverse("login")}{next_query}"' in signup
+    # Anywhere else, or with a link that is no good, nothing is said.
+    for next_url in ("/projects/", "/invitations/not-a-real-token-at-all-0000/"):
+        page = client.get(reverse("login") + f"?next={next_url}").text
+        assert "You have been invited" not in page
