@@ -7,6 +7,7 @@ from django.contrib.auth.forms import UserCreationForm
 from projects.media import MediaError, check_image
 from projects.models import MAX_ID, Membership, Project, Review, Version, Workspace
 from projects.services import composer
+from projects.services.annotations import COLORS as DRAW_COLORS
 from projects.services.engines import capabilities_of, engine_names
 from projects.services.prompts import PROMPT_FIELDS, TASK_TEMPLATES, prompt_from_fields
 from studio.engines.base import Task
@@ -267,6 +268,11 @@ class CommentForm(forms.Form):
     parent = forms.IntegerField(
         required=False, min_value=1, max_value=MAX_ID, widget=forms.HiddenInput
     )
+    # The drawing on the frame, as the page's drawing tools write it (JSON).
+    annotation = forms.CharField(required=False, max_length=64_000, widget=forms.HiddenInput)
+
+    draw_tools = (("pin", "Pin"), ("box", "Box"), ("stroke", "Freehand"))
+    draw_colors = DRAW_COLORS
 
 
 class ReviewForm(forms.Form):

@@ -173,6 +173,7 @@ def comment_out(comment: Comment, *, version_number: int) -> dict:
         "start_seconds": comment.start_seconds,
         "end_seconds": comment.end_seconds,
         "timecode": comment.timecode,
+        "annotation": comment.annotation,
         "resolved": comment.is_resolved,
         "resolved_at": comment.resolved_at,
         "created_at": comment.created_at,

@@ -70,6 +70,7 @@ def comment_create(
         start_seconds=payload.start_seconds,
         end_seconds=payload.end_seconds,
         parent=parent,
+        annotation=[shape.model_dump() for shape in payload.annotation],
     )
     return Status(201, presenters.comment_out(comment, version_number=version.number))
 

@@ -8,6 +8,7 @@ from ninja import Schema
 from pydantic import AfterValidator, ConfigDict, Field
 
 from projects.models import MAX_ID, Membership, Review, Version
+from projects.services import annotations as drawing
 from projects.services.prompts import PROMPT_FIELDS
 from studio.engines.base import ASPECT_RATIOS, RESOLUTION_HEIGHTS
 
@@ -318,11 +319,49 @@ class VersionEvent(Schema):
 # Review.
 
 
+Unit = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+Color = Literal[tuple(drawing.COLORS)]  # type: ignore[valid-type]
+
+
+class PinShape(StrictSchema):
+    kind: Literal["pin"]
+    color: Color = "red"
+    x: Unit
+    y: Unit
+
+
+class BoxShape(StrictSchema):
+    kind: Literal["box"]
+    color: Color = "red"
+    x: Unit
+    y: Unit
+    w: Unit = Field(description="Width; x + w stays within the picture.")
+    h: Unit = Field(description="Height; y + h stays within the picture.")
+
+
+class StrokeShape(StrictSchema):
+    kind: Literal["stroke"]
+    color: Color = "red"
+    points: list[tuple[Unit, Unit]] = Field(
+        min_length=2, max_length=drawing.MAX_STROKE_POINTS, description="[x, y] pairs."
+    )
+
+
+Shape = Annotated[PinShape | BoxShape | StrokeShape, Field(discriminator="kind")]
+
+
 class CommentCreateIn(StrictSchema):
     body: text(2000, min_length=1)  # type: ignore[valid-type]
     start_seconds: Seconds | None = Field(None, description="Where in the video, in seconds.")
     end_seconds: Seconds | None = Field(None, description="The end of a time range.")
     parent: Id | None = Field(None, description="Reply to this comment (by id).")
+    annotation: list[Shape] = Field(
+        default_factory=list,
+        max_length=drawing.MAX_SHAPES,
+        description="A drawing on the frame at start_seconds (which it needs): pins, boxes "
+        "and strokes in coordinates from 0 to 1 of the picture's width and height, at most "
+        f"{drawing.MAX_POINTS} points in all.",
+    )
 
 
 class CommentOut(Schema):
@@ -334,6 +373,7 @@ class CommentOut(Schema):
     start_seconds: float | None
     end_seconds: float | None
     timecode: str = Field(description="As an edit prompt writes it: [2s] or [0-3s].")
+    annotation: list[Shape] = Field(description="The drawing on the frame, if any.")
     resolved: bool
     resolved_at: datetime | None
     created_at: datetime

@@ -3,6 +3,7 @@ and who is looking."""
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -33,6 +34,9 @@ class Comment(models.Model):
     body = models.TextField()
     start_seconds = models.FloatField(null=True, blank=True)
     end_seconds = models.FloatField(null=True, blank=True)
+    # A drawing on the frame at start_seconds: shapes in coordinates from 0
+    # to 1 of the picture (projects.services.annotations keeps them valid).
+    annotation = models.JSONField(default=list, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -62,6 +66,17 @@ class Comment(models.Model):
     @property
     def is_resolved(self) -> bool:
         return self.resolved_at is not None
+
+    @property
+    def annotation_json(self) -> str:
+        return json.dumps(self.annotation, separators=(",", ":"))
+
+    @property
+    def annotation_summary(self) -> str:
+        """The drawing in words, for those who cannot see it: "a box and a pin"."""
+        names = {"pin": "a pin", "box": "a box", "stroke": "a freehand line"}
+        parts = [names.get(shape.get("kind"), "a shape") for shape in self.annotation]
+        return " and ".join(filter(None, [", ".join(parts[:-1]), *parts[-1:]]))
 
     @property
     def timecode(self) -> str:

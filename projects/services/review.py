@@ -11,6 +11,7 @@ from django.utils import timezone
 from projects.models import Activity, Comment, Membership, Project, Review, Version
 from projects.services.access import require
 from projects.services.activity import activity_record
+from projects.services.annotations import annotation_checked
 from projects.services.broadcast import record_event
 from projects.services.engines import get_engine
 from projects.services.errors import StudioError
@@ -26,15 +27,26 @@ def comment_create(
     start_seconds: float | None = None,
     end_seconds: float | None = None,
     parent: Comment | None = None,
+    annotation: object = None,
 ) -> Comment:
+    """A comment, at a time or over a range, perhaps with a drawing on the
+    frame at its start (see ``annotations``), or a reply to one."""
     require(membership.can_comment, "Viewers can watch but not comment.")
     body = body.strip()
     if not body:
         raise StudioError("Write a comment.", field="body")
+    shapes = annotation_checked(annotation)
     if parent is not None:
         if parent.version_id != version.pk or parent.parent_id is not None:
             raise StudioError("Reply to a comment on this version.", field="parent")
+        if shapes:
+            raise StudioError("Draw on the frame in a comment of its own.", field="annotation")
         start_seconds = end_seconds = None
+    if shapes and start_seconds is None:
+        raise StudioError(
+            "A drawing is on a frame: give the time it is at (pause the player there).",
+            field="start_seconds",
+        )
     duration = version.video_duration or version.duration_seconds
     if start_seconds is not None:
         if start_seconds < 0 or start_seconds > duration + 0.05:
@@ -56,6 +68,7 @@ def comment_create(
             body=body,
             start_seconds=start_seconds,
             end_seconds=end_seconds,
+            annotation=shapes,
         )
         activity_record(
             project=version.project,

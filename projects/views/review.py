@@ -16,6 +16,7 @@ from projects.forms import CommentForm, EditForm, ReviewForm, posted_id
 from projects.models import Comment, Membership, Version
 from projects.page_data import attach_review
 from projects.services import composer, review
+from projects.services.annotations import annotation_from_json
 from projects.services.compare import compare_versions, first_time_range, lineages
 from projects.services.errors import StudioError
 from projects.services.provenance import provenance_json
@@ -51,9 +52,7 @@ def _comments_response(
         "version": version,
         "comment_form": form or CommentForm(),
     }
-    return TemplateResponse(
-        request, "projects/project_detail.html#comments", context, status=status
-    )
+    return TemplateResponse(request, "projects/comments.html#comments", context, status=status)
 
 
 @require_POST
@@ -76,6 +75,7 @@ def comment_create(request: HttpRequest, project_id: int, number: int) -> HttpRe
                 start_seconds=data["start_seconds"],
                 end_seconds=data["end_seconds"],
                 parent=parent,
+                annotation=annotation_from_json(data["annotation"]),
             )
         except StudioError as error:
             form.add_error(error.field if error.field in form.fields else None, error.message)

@@ -890,6 +890,19 @@ def test_timecoded_comments_and_replies(api, project):
         ({"body": "x", "start_seconds": 3, "end_seconds": 2}, "end_seconds"),
         ({"body": "x", "end_seconds": 2}, "start_seconds"),
         ({"body": "x", "parent": 12345}, "parent"),
+        ({"body": "x", "annotation": [{"kind": "pin", "x": 0.5, "y": 0.5}]}, "start_seconds"),
+        (
+            {"body": "x", "start_seconds": 1, "annotation": [{"kind": "pin", "x": 2, "y": 0}]},
+            "annotation.pin.x",
+        ),
+        (
+            {
+                "body": "x",
+                "start_seconds": 1,
+                "annotation": [{"kind": "box", "x": 0.9, "y": 0, "w": 0.5, "h": 0.5}],
+            },
+            "annotation",
+        ),
     ],
 )
 def test_comment_errors_name_the_field(api, project, body, field):
@@ -898,6 +911,22 @@ def test_comment_errors_name_the_field(api, project, body, field):
     assert response.status_code == 422
     assert error(response)["field"] == field
     assert not Comment.objects.exists()
+
+
+def test_a_comment_with_a_drawing_on_the_frame(api, project):
+    ready_version(project)
+    path = f"/projects/{project.pk}/versions/1/comments"
+    drawing = [
+        {"kind": "box", "color": "green", "x": 0.5, "y": 0.5, "w": 0.25, "h": 0.2},
+        {"kind": "stroke", "points": [[0.1, 0.1], [0.2, 0.15]]},
+    ]
+    made = api.post(path, {"body": "This corner", "start_seconds": 2, "annotation": drawing})
+    assert made.status_code == 201, made.content
+    assert made.json()["annotation"] == [
+        drawing[0],
+        {"kind": "stroke", "color": "red", "points": [[0.1, 0.1], [0.2, 0.15]]},
+    ]
+    assert api.get(path).json()[0]["annotation"] == made.json()["annotation"]
 
 
 def test_reviews(api, project, member):

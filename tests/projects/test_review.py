@@ -204,6 +204,12 @@ def test_comments_list_in_time_order_with_ranges_and_replies(client, team):
         ({"body": "x", "start_seconds": "3", "end_seconds": "2"}, "end after it starts"),
         ({"body": "x", "end_seconds": "2"}, "needs a start time"),
         ({"body": "<b>x</b>" * 300}, "at most 2000 characters"),
+        ({"body": "x", "start_seconds": "1", "annotation": "[{"}, "could not be read"),
+        (
+            {"body": "x", "start_seconds": "1", "annotation": '[{"kind": "pin", "x": 3, "y": 0}]'},
+            "coordinates are from 0 to 1",
+        ),
+        ({"body": "x", "annotation": '[{"kind": "pin", "x": 0.5, "y": 0.5}]'}, "give the time"),
     ],
 )
 def test_bad_comments_are_refused_with_a_message(client, team, data, message):
@@ -215,6 +221,26 @@ def test_bad_comments_are_refused_with_a_message(client, team, data, message):
     assert response.status_code == 422
     assert message in response.text
     assert not Comment.objects.exists()
+
+
+def test_a_drawing_on_the_frame_is_kept_and_shown_with_its_comment(client, team):
+    members, project, version = team
+    as_user(client, members["reviewer"])
+    box = '[{"kind": "box", "color": "yellow", "x": 0.1, "y": 0.2, "w": 0.3, "h": 0.25}]'
+    response = client.post(
+        reverse("comment_create", args=[project.pk, 1]),
+        {"body": "The logo, bigger", "start_seconds": "2", "annotation": box},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200
+    comment = Comment.objects.get()
+    assert comment.annotation == [
+        {"kind": "box", "color": "yellow", "x": 0.1, "y": 0.2, "w": 0.3, "h": 0.25}
+    ]
+    page = client.get(version.get_absolute_url()).text
+    assert 'aria-label="Drawing at 0:02: a box"' in page
+    assert '<rect class="shape yellow" x="0.1" y="0.2" width="0.3" height="0.25"' in page
+    assert f'data-annotation="{comment.annotation_json.replace(chr(34), "&quot;")}"' in page
 
 
 def test_comments_are_plain_text(client, team):

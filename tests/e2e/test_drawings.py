@@ -1,0 +1,78 @@
+"""A reviewer draws a box on the frame at 0:02 and comments; the maker, in a
+second browser, sees the comment arrive live with its drawing, and the box
+over the player while it is at that time (and not elsewhere)."""
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.helpers import (
+    create_project,
+    fill_composer,
+    generate,
+    invite,
+    sign_up,
+    wait_for_status,
+    wait_live,
+)
+
+pytestmark = pytest.mark.e2e
+
+SEEK = """(video, at) => new Promise((done) => {
+  video.addEventListener('seeked', done, {once: true});
+  video.currentTime = at;
+})"""
+
+
+def test_a_box_drawn_at_two_seconds_reaches_the_maker_live(new_context, screenshot):
+    maker = new_context().new_page()
+    sign_up(maker, "maker")
+    project_id = create_project(maker, "Logo check")
+    fill_composer(maker, prompt="A bottle of lemonade on a sunny table", duration=4)
+    v1 = generate(maker, project_id)
+    wait_for_status(maker, v1, "ready")
+    link = invite(maker, "reviewer")
+
+    reviewer = new_context().new_page()
+    sign_up(reviewer, "reviewer")
+    reviewer.goto(link)
+    reviewer.get_by_role("button", name="Join the workspace").click()
+    for page in (reviewer, maker):
+        page.goto(f"/projects/{project_id}/v/1/")
+        wait_live(page)
+        player = page.locator(f"#player-{v1.pk}")
+        expect(player).to_have_js_property("readyState", 4, timeout=20_000)
+
+    # The reviewer pauses at 0:02 and draws a box with the mouse.
+    player = reviewer.locator(f"#player-{v1.pk}")
+    player.evaluate(SEEK, 2)
+    form = reviewer.locator(".comment-form")
+    form.get_by_role("button", name="Box").click()
+    expect(form.get_by_role("button", name="Box")).to_have_attribute("aria-pressed", "true")
+    expect(player).to_have_js_property("paused", True)
+    expect(form.get_by_label("At (seconds)")).to_have_value("2.0")
+    layer = reviewer.locator(f'svg.drawing-layer[data-for="player-{v1.pk}"]')
+    area = layer.bounding_box()
+    reviewer.mouse.move(area["x"] + area["width"] * 0.1, area["y"] + area["height"] * 0.2)
+    reviewer.mouse.down()
+    reviewer.mouse.move(area["x"] + area["width"] * 0.4, area["y"] + area["height"] * 0.5, steps=6)
+    reviewer.mouse.up()
+    expect(form.locator(".draw-count")).to_have_text("1 shape drawn")
+    form.get_by_label("New comment").fill("The logo should be bigger here")
+    form.get_by_role("button", name="Comment").click()
+    mine = reviewer.locator(".comment-list .comment", has_text="The logo should be bigger here")
+    expect(mine.locator("svg.drawing-thumb rect.shape")).to_have_count(1)
+
+    # The maker sees it arrive, drawing and all, and the box over the player at 0:02.
+    theirs = maker.locator(".comment-list .comment", has_text="The logo should be bigger here")
+    expect(theirs.locator("svg.drawing-thumb")).to_have_attribute(
+        "aria-label", "Drawing at 0:02: a box"
+    )
+    shown = maker.locator(f'svg.drawing-layer[data-for="player-{v1.pk}"] rect.shape.shown')
+    maker.locator(f"#player-{v1.pk}").evaluate(SEEK, 2.1)
+    expect(shown).to_have_count(1)
+    x, y, w, h = (float(shown.get_attribute(name)) for name in ("x", "y", "width", "height"))
+    assert abs(x - 0.1) < 0.03 and abs(y - 0.2) < 0.03, (x, y)
+    assert abs(w - 0.3) < 0.03 and abs(h - 0.3) < 0.03, (w, h)
+    screenshot(maker)
+    maker.locator(f"#player-{v1.pk}").evaluate(SEEK, 0.5)
+    expect(shown).to_have_count(0)
