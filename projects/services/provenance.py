@@ -1,6 +1,7 @@
 """A version's provenance: its lineage, root first, with enough to reproduce
 the chain (every ancestor's prompt, parameters, engine, model, interaction
-ids, author, time, cost and inputs).
+ids, author, time, cost and inputs, and the review comments an edit set out
+to address, with their drawings on the frame).
 
 The JSON is written as it is read, a batch of ancestors at a time, so a chain
 of any depth is exported in bounded memory.
@@ -36,8 +37,10 @@ def provenance_json(version: Version) -> Iterator[str]:
         rows = Version.objects.filter(pk__in=batch).select_related("author")
         loaded = {v.pk: v for v in rows}
         inputs = _inputs(batch)
+        addressed = _addressed(batch)
         for pk in batch:
             entry = _entry(loaded[pk], index, inputs.get(pk, []))
+            entry["addresses"] = addressed.get(pk, [])
             text = json.dumps(entry, indent=2, cls=DjangoJSONEncoder).replace("\n", "\n    ")
             yield ("\n    " if first else ",\n    ") + text
             first = False
@@ -55,6 +58,21 @@ def _inputs(version_ids: list[int]) -> dict[int, list[Asset]]:
     for link in links.select_related("asset").order_by("pk"):
         inputs.setdefault(link.version_id, []).append(link.asset)
     return inputs
+
+
+def _addressed(version_ids: list[int]) -> dict[int, list[dict]]:
+    addressed: dict[int, list[dict]] = {}
+    links = Version.addressed_comments.through.objects.filter(version_id__in=version_ids)
+    for link in links.select_related("comment").order_by("pk"):
+        comment = link.comment
+        addressed.setdefault(link.version_id, []).append(
+            {
+                "timecode": comment.timecode,
+                "body": comment.body,
+                "annotation": comment.annotation,
+            }
+        )
+    return addressed
 
 
 def _entry(v: Version, index: TreeIndex, inputs: list[Asset]) -> dict:

@@ -295,6 +295,7 @@ def test_comments_become_an_edit_that_resolves_them_when_approved(client, team, 
         membership=members["reviewer"],
         body='Add on-screen text "SALE"',
         start_seconds=2.0,
+        annotation=[{"kind": "box", "color": "yellow", "x": 0.1, "y": 0.05, "w": 0.8, "h": 0.2}],
     )
     early = review.comment_create(
         version=real,
@@ -343,6 +344,15 @@ def test_comments_become_an_edit_that_resolves_them_when_approved(client, team, 
         r.decision for r in Review.objects.filter(version=child).order_by("created_at", "pk")
     ]
     assert history == ["changes_requested", "approved"]
+
+    # The export says what the edit addressed, drawings and all.
+    response = client.get(reverse("version_provenance", args=[project.pk, child.number]))
+    exported = json.loads(b"".join(response.streaming_content))
+    assert exported["lineage"][-1]["addresses"] == [
+        {"timecode": "[2s]", "body": 'Add on-screen text "SALE"', "annotation": late.annotation},
+        {"timecode": "[0-1.5s]", "body": "Make it warmer", "annotation": []},
+    ]
+    assert exported["lineage"][0]["addresses"] == []
     page = client.get(child.get_absolute_url()).text
     assert page.index("Approved") < page.index("Changes requested")
     addressed = page.split("<dt>Addresses</dt>")[1].split("</dd>")[0]
