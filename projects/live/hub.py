@@ -239,19 +239,28 @@ class LiveHub:
         """The same payload to many subscribers; one that cannot take it
         within the timeout is dropped (its page reconnects and catches up).
 
-        One after another, not a task each: a websocket send only queues
-        bytes on the socket's transport and returns, so a task and a timer
-        per socket would cost more than the sends themselves."""
+        Each send starts at once and most finish there (a websocket send
+        only queues bytes on the socket's transport), with no timer; only a
+        send that has to wait is waited for, all of those together."""
+        deliveries = list(deliveries)  # the subscribers may change meanwhile
+        waiting: dict[asyncio.Task, Subscriber] = {}
         dropped = []
+        loop = asyncio.get_running_loop()
         for subscriber, payload in deliveries:
-            try:
-                async with asyncio.timeout(settings.STUDIO_LIVE_SEND_TIMEOUT_SECONDS):
-                    await subscriber.deliver(payload)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.debug("A live delivery failed", exc_info=True)
+            task = asyncio.Task(subscriber.deliver(payload), loop=loop, eager_start=True)
+            if not task.done():
+                waiting[task] = subscriber
+            elif task.cancelled() or task.exception() is not None:
                 dropped.append(subscriber)
+        if waiting:
+            _, late = await asyncio.wait(waiting, timeout=settings.STUDIO_LIVE_SEND_TIMEOUT_SECONDS)
+            for task in late:
+                task.cancel()
+            dropped += [
+                waiting[task]
+                for task in waiting
+                if task in late or task.cancelled() or task.exception() is not None
+            ]
         if dropped:
             await self._end(dropped, code=4408)
 

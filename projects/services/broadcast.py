@@ -117,9 +117,12 @@ def send(group: str, message: dict) -> None:
         if loop is None:
             async_to_sync(layer.group_send)(group, message)
         else:
-            asyncio.run_coroutine_threadsafe(layer.group_send(group, message), loop).result(
-                timeout=SEND_TIMEOUT_SECONDS
-            )
+            sent = asyncio.run_coroutine_threadsafe(layer.group_send(group, message), loop)
+            try:
+                sent.result(timeout=SEND_TIMEOUT_SECONDS)
+            except TimeoutError:
+                sent.cancel()  # not left running on the shared loop
+                raise
     except Exception:
         # The socket is a cache of the database: a lost event is recovered by
         # the event numbers (heartbeats, catch-up) or by polling, never by

@@ -179,8 +179,14 @@ def version_create_variations(*, count: int, **arguments) -> list[Version]:
 def version_rerun(*, source: Version, membership: Membership, author: AbstractBaseUser) -> Version:
     """The same request again, beside it (same parent, prompt, settings and
     inputs) with a new seed: another take, not a retry of a failure."""
+    require_role(membership, generate=True)
     if source.kind == Version.Kind.UPLOAD:
         raise StudioError("An uploaded clip is not made by an engine: there is nothing to re-run.")
+    if source.status != Version.Status.READY:
+        # A failed, blocked or cancelled one has Retry, which warns before
+        # paying again for a prompt that was blocked.
+        status = source.get_status_display().lower()
+        raise StudioError(f"Only a ready version is re-run; {source.label} is {status}.")
     return version_create(
         project=source.project,
         membership=membership,

@@ -98,10 +98,15 @@
   window.addEventListener("resize", showAll);
   document.addEventListener("htmx:afterSettle", function () {
     // A new comment form (after posting, or a live update) starts with no drawing.
-    if (active && !document.body.contains(active.fieldset)) stop();
+    if (active && !(document.body.contains(active.fieldset) &&
+                    document.body.contains(active.layer))) stop();
     showAll();
   });
   document.addEventListener("htmx:wsAfterMessage", showAll);
+  document.addEventListener("studio:draft-restored", function (event) {
+    const fieldset = event.target.querySelector(".draw-tools");
+    if (fieldset) save(fieldset, written(fieldset));
+  });
   document.addEventListener("DOMContentLoaded", showAll);
 
   // Drawing.

@@ -324,6 +324,35 @@
     chosenFiles = [];
   });
 
+  // A comment being written (and its drawing) outlives the comments being
+  // drawn again by a live update.
+  const DRAFT_FIELDS = ["body", "start_seconds", "end_seconds", "annotation"];
+  let commentDraft = null;
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    const target = event.detail.target;
+    const form = target && target.classList && target.classList.contains("comments")
+      ? target.querySelector(".comment-form") : null;
+    if (!form) return;
+    const values = {};
+    DRAFT_FIELDS.forEach(function (name) {
+      if (form.elements[name] && form.elements[name].value) values[name] = form.elements[name].value;
+    });
+    commentDraft = Object.keys(values).length ? { id: target.id, values: values } : null;
+  });
+  document.addEventListener("htmx:oobAfterSwap", function () {
+    if (!commentDraft) return;
+    const section = document.getElementById(commentDraft.id);
+    const form = section && section.querySelector(".comment-form");
+    if (form) {
+      Object.keys(commentDraft.values).forEach(function (name) {
+        const field = form.elements[name];
+        if (field && !field.value) field.value = commentDraft.values[name];
+      });
+      form.dispatchEvent(new Event("studio:draft-restored", { bubbles: true }));
+    }
+    commentDraft = null;
+  });
+
   // A subtree that could not be fetched closes again, to be opened again.
   function subtreeNotLoaded(event) {
     const group = event.detail && event.detail.target;

@@ -1,4 +1,5 @@
-"""A reviewer draws a box on the frame at 0:02 and comments; the maker, in a
+"""A reviewer draws a box on the frame at 0:02 and comments (keeping what
+they wrote and drew while another comment arrives live); the maker, in a
 second browser, sees the comment arrive live with its drawing, and the box
 over the player while it is at that time (and not elsewhere)."""
 
@@ -58,6 +59,15 @@ def test_a_box_drawn_at_two_seconds_reaches_the_maker_live(new_context, screensh
     reviewer.mouse.up()
     expect(form.locator(".draw-count")).to_have_text("1 shape drawn")
     form.get_by_label("New comment").fill("The logo should be bigger here")
+
+    # Meanwhile the maker comments: the reviewer's comments are drawn again
+    # live, and what they were writing and drawing stays.
+    maker.locator(".comment-form").get_by_label("New comment").fill("Music is great")
+    maker.locator(".comment-form").get_by_role("button", name="Comment").click()
+    expect(reviewer.locator(".comment-list")).to_contain_text("Music is great")
+    form = reviewer.locator(".comment-form")
+    expect(form.get_by_label("New comment")).to_have_value("The logo should be bigger here")
+    expect(form.locator(".draw-count")).to_have_text("1 shape drawn")
     form.get_by_role("button", name="Comment").click()
     mine = reviewer.locator(".comment-list .comment", has_text="The logo should be bigger here")
     expect(mine.locator("svg.drawing-thumb rect.shape")).to_have_count(1)

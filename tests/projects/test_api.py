@@ -611,6 +611,9 @@ def test_rerun_makes_another_take_beside_it_once_per_key(api, project, tasks):
     assert Version.objects.filter(project=project).count() == 2
     missing = api.post(f"/projects/{project.pk}/versions/9/rerun")
     assert missing.status_code == 404
+    unfinished = api.post(f"/projects/{project.pk}/versions/2/rerun")
+    assert unfinished.status_code == 409
+    assert error(unfinished)["message"] == "Only a ready version is re-run; v2 is queued."
 
 
 def test_a_failed_version_shows_its_error(api, project):

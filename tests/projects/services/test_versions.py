@@ -133,7 +133,7 @@ def test_a_rerun_is_a_sibling_made_the_same_way_with_a_new_seed(project, member,
     assert again.status == Version.Status.READY
 
 
-def test_a_rerun_keeps_the_still_it_animated(project, member, image_asset):
+def test_a_rerun_keeps_the_still_it_animated(project, member, image_asset, tasks):
     source = versions.version_create(
         project=project,
         membership=member,
@@ -141,9 +141,23 @@ def test_a_rerun_keeps_the_still_it_animated(project, member, image_asset):
         **{**REQUEST, "kind": Version.Kind.IMAGE_TO_VIDEO},
         assets=[image_asset],
     )
+    tasks()
+    source.refresh_from_db()
     again = versions.version_rerun(source=source, membership=member, author=member.user)
     assert list(again.input_assets.all()) == [image_asset]
     assert again.kind == Version.Kind.IMAGE_TO_VIDEO
+
+
+def test_only_a_ready_version_is_rerun(project, member, tasks):
+    (source,) = variations(project, member, 1)
+    with pytest.raises(StudioError) as refused:
+        versions.version_rerun(source=source, membership=member, author=member.user)
+    assert refused.value.message == "Only a ready version is re-run; v1 is queued."
+    Version.objects.filter(pk=source.pk).update(status=Version.Status.BLOCKED)
+    source.refresh_from_db()
+    with pytest.raises(StudioError):
+        versions.version_rerun(source=source, membership=member, author=member.user)
+    assert Version.objects.count() == 1
 
 
 def test_a_viewer_cannot_rerun_and_an_upload_has_nothing_to_rerun(project, member):
