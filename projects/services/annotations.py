@@ -55,31 +55,6 @@ def annotation_checked(raw: object) -> list[Shape]:
     return shapes
 
 
-def annotation_bounds(shapes: list[Shape]) -> dict[str, float] | None:
-    """The box around everything drawn (a pin counts as a small square), or
-    None for no drawing: the region an edit made from it is about."""
-    xs, ys = [], []
-    for shape in shapes:
-        if shape["kind"] == "box":
-            xs += [shape["x"], shape["x"] + shape["w"]]
-            ys += [shape["y"], shape["y"] + shape["h"]]
-        elif shape["kind"] == "pin":
-            xs += [max(0.0, shape["x"] - 0.05), min(1.0, shape["x"] + 0.05)]
-            ys += [max(0.0, shape["y"] - 0.05), min(1.0, shape["y"] + 0.05)]
-        else:
-            xs += [x for x, _ in shape["points"]]
-            ys += [y for _, y in shape["points"]]
-    if not xs:
-        return None
-    left, top = min(xs), min(ys)
-    return {
-        "x": round(left, 4),
-        "y": round(top, 4),
-        "w": round(max(xs) - left, 4),
-        "h": round(max(ys) - top, 4),
-    }
-
-
 def _shape(item: object, n: int) -> Shape:
     if not isinstance(item, dict):
         raise _refused(f"Shape {n} is not a shape.")

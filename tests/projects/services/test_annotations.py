@@ -10,7 +10,6 @@ from projects.services import review
 from projects.services.annotations import (
     MAX_POINTS,
     MAX_SHAPES,
-    annotation_bounds,
     annotation_checked,
     annotation_from_json,
 )
@@ -31,12 +30,6 @@ def test_shapes_are_kept_in_a_normal_form():
     assert annotation_checked([{**PIN, "x": 0.123456789}])[0]["x"] == 0.1235
     assert annotation_from_json("") == [] == annotation_checked(None)
     assert annotation_from_json('[{"kind": "pin", "x": 0, "y": 1}]')[0]["y"] == 1.0
-
-
-def test_the_bounds_are_the_box_around_everything_drawn():
-    assert annotation_bounds([BOX]) == {"x": 0.1, "y": 0.2, "w": 0.3, "h": 0.25}
-    assert annotation_bounds([BOX, STROKE]) == {"x": 0.1, "y": 0.2, "w": 0.5, "h": 0.42}
-    assert annotation_bounds([]) is None
 
 
 @pytest.mark.parametrize(
