@@ -213,7 +213,8 @@ def test_keyboard_only(page, screenshot):
     page.keyboard.type("The lantern flickers too early")
     tab_to(page, lambda f: f["id"] == f"comment-start-{v1_pk}", "the comment's time")
     page.keyboard.type("1.5")
-    for _ in range(5):
+    # Past "Until", "Use the player's time" and the drawing tools.
+    for _ in range(12):
         page.keyboard.press("Tab")
         if page.evaluate("document.activeElement.textContent.trim()") == "Comment":
             break
