@@ -110,6 +110,8 @@ class GenerateForm(forms.Form):
     aspect_ratio = forms.ChoiceField()
     resolution = forms.ChoiceField()
     duration_seconds = forms.TypedChoiceField(coerce=int, label="Duration")
+    # Left out: the default rate (24 fps).
+    fps = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label="Frame rate")
     variations = forms.TypedChoiceField(
         coerce=int,
         choices=[(n, str(n)) for n in range(1, composer.MAX_VARIATIONS + 1)],
@@ -140,6 +142,11 @@ class GenerateForm(forms.Form):
         self.fields["duration_seconds"].initial = defaults.duration_seconds
         self.fields["duration_seconds"].error_messages["invalid_choice"] = (
             f"Duration must be {caps.min_duration} to {caps.max_duration} seconds."
+        )
+        self.fields["fps"].choices = [(r, f"{r} fps") for r in caps.frame_rates]
+        self.fields["fps"].initial = defaults.fps
+        self.fields["fps"].error_messages["invalid_choice"] = (
+            f"{caps.label} makes {', '.join(map(str, caps.frame_rates))} fps."
         )
         self.fields["mode"].choices = [
             (mode, label) for mode, (label, task) in self.MODES.items() if task in caps.tasks
@@ -226,6 +233,7 @@ class EditForm(forms.Form):
     engine = forms.ChoiceField()
     addresses = forms.CharField(required=False, widget=forms.HiddenInput)
     section_start = forms.FloatField(required=False, min_value=0, label="Edit from (s)")
+    fps = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label="Frame rate")
 
     def __init__(self, *args, parent: Version, **kwargs):
         super().__init__(*args, **kwargs)
@@ -241,10 +249,19 @@ class EditForm(forms.Form):
         self.templates = [t for t in TASK_TEMPLATES.values() if t.mode == "edit"]
         # What the chosen engine makes of this parent, and what that costs.
         self.plan = composer.edit_plan(parent=parent, capabilities=self.capabilities)
+        # Empty keeps the parent's rate (or the nearest the engine makes).
+        self.fields["fps"].choices = [("", f"Same as {parent.label} ({parent.fps:g} fps)")] + [
+            (r, f"{r} fps") for r in self.capabilities.frame_rates if r != round(parent.fps)
+        ]
+        self.fields["fps"].error_messages["invalid_choice"] = (
+            f"{self.capabilities.label} makes "
+            f"{', '.join(map(str, self.capabilities.frame_rates))} fps."
+        )
         self.estimate = composer.cost_estimate(
             engine=self.capabilities.name,
             resolution=self.plan.resolution,
             duration_seconds=self.plan.duration_seconds,
+            fps=self.plan.fps,
         )
 
     def clean_addresses(self) -> list[int]:

@@ -388,6 +388,28 @@ STUDIO_MAX_TRANSIENT_RETRIES = int(os.environ.get("STUDIO_MAX_TRANSIENT_RETRIES"
 # How long an engine account's submissions pause after a "too many requests"
 # answer that named no Retry-After.
 STUDIO_THROTTLE_SECONDS = float(os.environ.get("STUDIO_THROTTLE_SECONDS", "10"))
+
+
+def _quota(name: str) -> int | None:
+    return int(os.environ.get(name) or 0) or None
+
+
+# Per engine account (an engine and its API key), shared by every worker and
+# server: requests per rolling minute and generations per UTC day, taken
+# immediately before the paid call. None: no limit but the engine's own.
+# Gemini's free tier allows 10 a minute and 1,500 a day; paid keys 60 a minute.
+STUDIO_ENGINE_QUOTAS = {
+    "gemini": {
+        "per_minute": _quota("GEMINI_REQUESTS_PER_MINUTE"),
+        "per_day": _quota("GEMINI_GENERATIONS_PER_DAY"),
+    },
+    "local": {
+        "per_minute": _quota("LOCAL_REQUESTS_PER_MINUTE"),
+        "per_day": _quota("LOCAL_GENERATIONS_PER_DAY"),
+    },
+}
+# The rolling window of a per-minute quota, in seconds (tests shorten it).
+STUDIO_QUOTA_MINUTE_SECONDS = float(os.environ.get("STUDIO_QUOTA_MINUTE_SECONDS", "60"))
 # Progress events while rendering, at most this often per version.
 STUDIO_PROGRESS_INTERVAL_SECONDS = float(os.environ.get("STUDIO_PROGRESS_INTERVAL_SECONDS", "0.25"))
 STUDIO_API_MAX_ACTIVE_GENERATIONS = int(os.environ.get("STUDIO_API_MAX_ACTIVE_GENERATIONS", "5"))

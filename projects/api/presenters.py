@@ -81,6 +81,7 @@ def version_out(
         "aspect_ratio": version.aspect_ratio,
         "resolution": version.resolution,
         "duration_seconds": version.duration_seconds,
+        "fps": version.fps,
         "engine": version.engine,
         "model": version.model,
         "route": version.route,

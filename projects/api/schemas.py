@@ -10,7 +10,7 @@ from pydantic import AfterValidator, ConfigDict, Field
 from projects.models import MAX_ID, Membership, Review, Version
 from projects.services import annotations as drawing
 from projects.services.prompts import PROMPT_FIELDS
-from studio.engines.base import ASPECT_RATIOS, RESOLUTION_HEIGHTS
+from studio.engines.base import ASPECT_RATIOS, FRAME_RATES, RESOLUTION_HEIGHTS
 
 # Bounds the databases can hold (PostgreSQL's integer and bigint), so an
 # absurd number is a 422 rather than an overflow.
@@ -52,6 +52,7 @@ GenerationKind = Literal["text_to_video", "image_to_video", "reference_to_video"
 RoleName = Literal[tuple(Membership.Role.values)]  # type: ignore[valid-type]
 AspectRatio = Literal[ASPECT_RATIOS]  # type: ignore[valid-type]
 Resolution = Literal[tuple(RESOLUTION_HEIGHTS)]  # type: ignore[valid-type]
+FrameRate = Literal[FRAME_RATES]  # type: ignore[valid-type]
 DecisionName = Literal[tuple(Review.Decision.values)]  # type: ignore[valid-type]
 
 
@@ -91,6 +92,7 @@ class EngineOut(Schema):
     tasks: list[str]
     aspect_ratios: list[str]
     resolutions: list[str]
+    frame_rates: list[int]
     min_duration: int
     max_duration: int
     max_images: int
@@ -223,6 +225,11 @@ class VersionCreateIn(StrictSchema):
     aspect_ratio: AspectRatio | None = None
     resolution: Resolution | None = None
     duration_seconds: Annotated[int, Field(ge=1, le=60)] | None = None
+    fps: FrameRate | None = Field(
+        None,
+        description="Frames per second (default 24). An edit keeps its parent's rate "
+        "unless given one.",
+    )
     engine: text(32) | None = Field(None, description="Defaults to the project's engine.")  # type: ignore[valid-type]
 
 
@@ -249,6 +256,10 @@ class VersionOut(Schema):
     aspect_ratio: str
     resolution: str
     duration_seconds: int
+    fps: float = Field(
+        description="Frames per second: asked for, or measured in the video once it is made "
+        "(an uploaded clip's may be 29.97)."
+    )
     engine: str
     model: str
     route: str

@@ -93,6 +93,7 @@ def _generation_arguments(project: Project, payload: VersionCreateIn) -> Version
         aspect_ratio=payload.aspect_ratio,
         resolution=payload.resolution,
         duration_seconds=payload.duration_seconds,
+        fps=payload.fps,
         assets=_assets(project, payload.assets),
     )
 
@@ -118,6 +119,7 @@ def _edit_arguments(project: Project, user, payload: VersionCreateIn) -> Version
         engine=payload.engine,
         addresses=payload.addresses,
         section_start=payload.section_start,
+        fps=payload.fps,
     )
     for name in ("aspect_ratio", "resolution", "duration_seconds"):
         value = getattr(payload, name)

@@ -46,6 +46,7 @@ def engine_list(request: HttpRequest):
                 "tasks": sorted(str(task) for task in caps.tasks),
                 "aspect_ratios": list(caps.aspect_ratios),
                 "resolutions": list(caps.resolutions),
+                "frame_rates": list(caps.frame_rates),
                 "min_duration": caps.min_duration,
                 "max_duration": caps.max_duration,
                 "max_images": caps.max_images,

@@ -3,7 +3,12 @@
 
 from projects.models.api import ApiToken, IdempotencyRecord
 from projects.models.budget import BudgetMonth
-from projects.models.operations import EngineThrottle, HousekeepingRun, WorkerHeartbeat
+from projects.models.operations import (
+    EngineThrottle,
+    HousekeepingRun,
+    QuotaUse,
+    WorkerHeartbeat,
+)
 from projects.models.review import Activity, Comment, CommentQuerySet, Presence, Review
 from projects.models.team import Invitation, Membership, Workspace, WorkspaceQuerySet
 from projects.models.work import Asset, Project, ProjectQuerySet, Version, VersionQuerySet
@@ -28,6 +33,7 @@ __all__ = [
     "Presence",
     "Project",
     "ProjectQuerySet",
+    "QuotaUse",
     "Review",
     "Version",
     "VersionQuerySet",

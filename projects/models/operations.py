@@ -1,6 +1,7 @@
 """Rows the studio's processes keep for themselves: housekeeping's shared
-schedule, the workers' heartbeats (projects/services/housekeeping.py) and
-the engines' submission throttles (projects/services/throttle.py)."""
+schedule, the workers' heartbeats (projects/services/housekeeping.py), and
+the engines' submission throttles and quota ledger
+(projects/services/throttle.py)."""
 
 from __future__ import annotations
 
@@ -34,11 +35,29 @@ class HousekeepingRun(models.Model):
 
 
 class EngineThrottle(models.Model):
-    """An engine account that answered "too many requests" to a new
-    generation: no worker submits on it again before ``until``."""
+    """An engine account (an engine and its API key): when it answered "too
+    many requests", no worker submits on it again before ``until``. Its row
+    is also what workers lock while they count and take its quota."""
 
     account = models.CharField(max_length=80, unique=True)
     until = models.DateTimeField()
 
     def __str__(self) -> str:
         return f"{self.account} throttled until {self.until:%H:%M:%S}"
+
+
+class QuotaUse(models.Model):
+    """One request an engine account's quota let through, taken immediately
+    before the paid call: per-minute and per-day counts are counts of these."""
+
+    account = models.CharField(max_length=80)
+    version = models.ForeignKey(
+        "projects.Version", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    used_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "used_at"], name="quota_use_account_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.account} at {self.used_at:%H:%M:%S}"

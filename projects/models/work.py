@@ -152,6 +152,9 @@ class Version(models.Model):
     aspect_ratio = models.CharField(max_length=8)
     resolution = models.CharField(max_length=8)
     duration_seconds = models.PositiveSmallIntegerField()
+    # Frames per second: asked for (12, 24 or 30) or kept from the parent,
+    # then the rate measured in the saved video (an upload's may be 29.97).
+    fps = models.FloatField(default=24)
     # What the engine draws its randomness from, chosen by the studio for
     # variations and re-runs (so each differs); none: the engine's own.
     seed = models.PositiveIntegerField(null=True, blank=True)
@@ -232,6 +235,9 @@ class Version(models.Model):
             models.CheckConstraint(
                 condition=Q(duration_seconds__gte=1) & Q(duration_seconds__lte=60),
                 name="version_duration_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(fps__gt=0) & Q(fps__lte=240), name="version_fps_range"
             ),
             models.CheckConstraint(
                 condition=Q(progress__isnull=True) | (Q(progress__gte=0) & Q(progress__lte=1)),

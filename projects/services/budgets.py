@@ -23,6 +23,7 @@ from django.utils import timezone
 from projects.models import BudgetMonth, Membership, Project, Version, Workspace
 from projects.services.access import require
 from projects.services.errors import StudioError
+from studio.engines.base import FPS
 
 # SQLite keeps decimals as floats: a sum can land a hair above an exact cap.
 _ROUNDING = Decimal("0.00005")
@@ -61,12 +62,13 @@ def current_month() -> date:
     return timezone.localdate().replace(day=1)
 
 
-def billed_cost(*, engine: str, resolution: str, seconds: float) -> Decimal:
+def billed_cost(*, engine: str, resolution: str, seconds: float, fps: float = FPS) -> Decimal:
     """What a video of this length costs on the engine: its rate per second
-    times the whole seconds it lasts (at least one)."""
+    (quoted for 24 fps: the model bills the frames it makes) times the whole
+    seconds it lasts (at least one)."""
     rate = settings.STUDIO_PRICE_PER_SECOND.get(engine, {}).get(resolution, Decimal(0))
     whole = max(1, int(Decimal(str(seconds)).quantize(Decimal(1), rounding=ROUND_HALF_UP)))
-    return rate * whole
+    return (rate * whole * Decimal(str(round(fps))) / FPS).quantize(Decimal("0.0001"))
 
 
 def budget_status(*, project: Project) -> BudgetStatus:

@@ -22,6 +22,7 @@ COMPARED_FIELDS = [
     ("aspect_ratio", "Aspect ratio"),
     ("resolution", "Resolution"),
     ("duration_seconds", "Duration (s)"),
+    ("fps", "Frame rate"),
     ("engine", "Engine"),
     ("model", "Model"),
     ("keep_rest_same", "Keep everything else the same"),

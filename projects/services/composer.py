@@ -20,7 +20,7 @@ from projects.models import Asset, Comment, Project, Version
 from projects.services.engines import capabilities_of, engine_names
 from projects.services.errors import StudioError
 from projects.services.prompts import PROMPT_FIELDS, edit_prompt, prompt_from_fields
-from studio.engines.base import RESOLUTION_HEIGHTS, Capabilities, Task
+from studio.engines.base import FPS, RESOLUTION_HEIGHTS, Capabilities, Task
 
 DEFAULT_RESOLUTION = "720p"
 DEFAULT_DURATION_SECONDS = 5
@@ -40,6 +40,7 @@ class VersionArguments(TypedDict, total=False):
     aspect_ratio: str
     resolution: str
     duration_seconds: int
+    fps: int
     engine: str
     parent: Version
     assets: list[Asset]
@@ -57,7 +58,10 @@ class EditPlan:
     resolution: str
     duration_seconds: int
     clip_seconds: float
+    fps: int = FPS
     upscaled_from: str = ""
+    # The parent's rate when the engine makes the edit at another (fps).
+    refitted_from_fps: float | None = None
     section: bool = False
 
     @property
@@ -76,11 +80,17 @@ def edit_plan(*, parent: Version, capabilities: Capabilities) -> EditPlan:
             upscaled_from = parent.resolution
     clip_seconds = parent.video_duration or float(parent.duration_seconds)
     section = parent.duration_seconds > capabilities.max_duration
+    fps, refitted_from_fps = round(parent.fps), None
+    if fps not in capabilities.frame_rates and not capabilities.edits_keep_any_frame_rate:
+        fps = min(capabilities.frame_rates, key=lambda rate: abs(rate - parent.fps))
+        refitted_from_fps = parent.fps
     return EditPlan(
         resolution=resolution,
         duration_seconds=capabilities.max_duration if section else parent.duration_seconds,
         clip_seconds=clip_seconds,
+        fps=fps,
         upscaled_from=upscaled_from,
+        refitted_from_fps=refitted_from_fps,
         section=section,
     )
 
@@ -93,6 +103,7 @@ class GenerationDefaults:
     aspect_ratio: str
     resolution: str
     duration_seconds: int
+    fps: int
 
     @property
     def engine(self) -> str:
@@ -123,6 +134,7 @@ def generation_defaults(*, project: Project, engine: str | None = None) -> Gener
             if DEFAULT_DURATION_SECONDS in capabilities.durations
             else capabilities.min_duration
         ),
+        fps=FPS if FPS in capabilities.frame_rates else capabilities.frame_rates[0],
     )
 
 
@@ -159,6 +171,7 @@ def generation_arguments(
     aspect_ratio: str | None = None,
     resolution: str | None = None,
     duration_seconds: int | None = None,
+    fps: int | None = None,
     assets: Iterable[Asset] = (),
 ) -> VersionArguments:
     """A generation's arguments, with what was left out defaulted: the prompt
@@ -177,6 +190,7 @@ def generation_arguments(
         aspect_ratio=aspect_ratio or defaults.aspect_ratio,
         resolution=resolution or defaults.resolution,
         duration_seconds=duration_seconds or defaults.duration_seconds,
+        fps=fps or defaults.fps,
         engine=defaults.engine,
         assets=assets,
     )
@@ -191,10 +205,12 @@ def edit_arguments(
     engine: str | None = None,
     addresses: Iterable[int] = (),
     section_start: float | None = None,
+    fps: int | None = None,
 ) -> VersionArguments:
     """An edit's arguments: it keeps its parent's shape as far as the engine
-    can make it (see ``edit_plan``), and its prompt is the instruction with
-    "keep everything else the same" and the preserve list."""
+    can make it (see ``edit_plan``), its frame rate too unless ``fps`` asks
+    for another, and its prompt is the instruction with "keep everything else
+    the same" and the preserve list."""
     engine = engine or edit_engine_default(parent)
     plan = edit_plan(parent=parent, capabilities=capabilities_of(engine))
     if plan.section:
@@ -236,6 +252,7 @@ def edit_arguments(
         aspect_ratio=parent.aspect_ratio,
         resolution=plan.resolution,
         duration_seconds=plan.duration_seconds,
+        fps=fps or plan.fps,
         engine=engine,
         section_start=section_start,
     )
@@ -254,6 +271,7 @@ def rerun_arguments(source: Version) -> VersionArguments:
         aspect_ratio=source.aspect_ratio,
         resolution=source.resolution,
         duration_seconds=source.duration_seconds,
+        fps=round(source.fps),
         engine=source.engine,
         assets=list(source.input_assets.all()),
         addressed_comments=list(source.addressed_comments.all()),
@@ -279,6 +297,7 @@ def remembered_choices(*, project: Project, user) -> dict[str, object]:
             "aspect_ratio",
             "resolution",
             "duration_seconds",
+            "fps",
             "prompt",
             "prompt_fields",
             "template",
@@ -293,6 +312,7 @@ def remembered_choices(*, project: Project, user) -> dict[str, object]:
         "aspect_ratio": last.aspect_ratio,
         "resolution": last.resolution,
         "duration_seconds": last.duration_seconds,
+        "fps": round(last.fps),
         "prompt": last.prompt,
         "template": last.template,
         **{name: value for name, value in last.prompt_fields.items() if name in PROMPT_FIELDS},
@@ -304,8 +324,16 @@ def new_seed() -> int:
 
 
 def validate_generation_choices(
-    *, capabilities: Capabilities, aspect_ratio: str, resolution: str, duration_seconds: int
+    *,
+    capabilities: Capabilities,
+    aspect_ratio: str,
+    resolution: str,
+    duration_seconds: int,
+    fps: int = FPS,
+    kept_fps: int | None = None,
 ) -> None:
+    """Refuse a choice the engine cannot make; ``kept_fps`` is a parent's
+    rate an edit may keep although new videos are not made at it."""
     if aspect_ratio not in capabilities.aspect_ratios:
         raise StudioError(
             f"{capabilities.label} makes {', '.join(capabilities.aspect_ratios)}.",
@@ -321,8 +349,18 @@ def validate_generation_choices(
             f"Duration must be {capabilities.min_duration} to {capabilities.max_duration} seconds.",
             field="duration_seconds",
         )
+    if fps not in capabilities.frame_rates and not (
+        fps == kept_fps and capabilities.edits_keep_any_frame_rate
+    ):
+        raise StudioError(
+            f"{capabilities.label} makes {', '.join(map(str, capabilities.frame_rates))} fps.",
+            field="fps",
+        )
 
 
-def cost_estimate(*, engine: str, resolution: str, duration_seconds: int) -> Decimal:
+def cost_estimate(
+    *, engine: str, resolution: str, duration_seconds: int, fps: int = FPS
+) -> Decimal:
+    """The price per second is for 24 fps: the model bills frames made."""
     rates = settings.STUDIO_PRICE_PER_SECOND.get(engine, {})
-    return rates.get(resolution, Decimal(0)) * duration_seconds
+    return rates.get(resolution, Decimal(0)) * duration_seconds * fps / FPS

@@ -24,6 +24,7 @@ from projects.services.leases import (
     version_write,
 )
 from projects.services.storage import local_copy
+from projects.services.throttle import quota_take
 from studio.engines.base import (
     RESOLUTION_HEIGHTS,
     EngineError,
@@ -69,6 +70,8 @@ class PaidCallMark:
     def __call__(self) -> None:
         if shutdown_requested.is_set():
             raise WorkerStopping("the studio is stopping")
+        # Raises QuotaWait or QuotaExhausted, and nothing is sent.
+        quota_take(engine=self.version.engine, version_id=self.version.pk)
         marked = Version.objects.filter(
             pk=self.version.pk, fence=self.version.fence, status=Version.Status.SUBMITTING
         ).update(paid_call_started_at=timezone.now(), lease_until=lease_until())
@@ -160,6 +163,7 @@ def _request(
         aspect_ratio=version.aspect_ratio,
         resolution=version.resolution,
         duration_seconds=version.duration_seconds,
+        fps=round(version.fps),
         model=version.model,
         images=tuple(images),
         videos=tuple(videos),

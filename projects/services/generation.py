@@ -41,7 +41,13 @@ from projects.services.leases import (
 from projects.services.progress import typical_seconds
 from projects.services.queue import enqueue_generation
 from projects.services.storage import delete_files, local_copy, store_bytes, store_file
-from projects.services.throttle import throttle_engine, throttle_until
+from projects.services.throttle import (
+    QuotaExhausted,
+    QuotaWait,
+    quota_check,
+    throttle_engine,
+    throttle_until,
+)
 from studio.engines.base import (
     Engine,
     EngineError,
@@ -105,6 +111,13 @@ def _submit(version: Version, engine: Engine) -> None:
         ).update(lease_until=None, retry_at=wake_at)
         enqueue_generation(version.pk, run_after=wake_at, submit=True)
         return
+    try:
+        # A look before preparing (uploads are slow); the paid call's mark
+        # takes the use itself.
+        quota_check(engine=version.engine)
+    except (QuotaWait, QuotaExhausted) as over:
+        _over_quota(version, over, expect=Version.Status.QUEUED)
+        return
     version_write(
         version,
         expect=Version.Status.QUEUED,
@@ -125,6 +138,9 @@ def _submit(version: Version, engine: Engine) -> None:
             f"({error}). Submitting again could be charged twice: choose below.",
         )
         return
+    except (QuotaWait, QuotaExhausted) as over:
+        _over_quota(version, over, expect=Version.Status.SUBMITTING)
+        return
     except EngineError as error:
         if error.kind == ErrorKind.RATE_LIMITED:
             throttle_engine(engine=version.engine, retry_after=error.retry_after)
@@ -132,6 +148,40 @@ def _submit(version: Version, engine: Engine) -> None:
         return
     _submitted(version, engine, submission)
     _poll(version, engine)
+
+
+# What error_kind says of a version over its engine's quota.
+QUOTA_WAIT = "quota"
+QUOTA_EXHAUSTED = "quota_exhausted"
+
+
+def _over_quota(version: Version, over: QuotaWait | QuotaExhausted, *, expect: str) -> None:
+    """Before the paid call: wait in the queue for the minute's quota (not in
+    a worker), or fail for the day's, saying when it resets."""
+    if isinstance(over, QuotaWait):
+        # Spread the wake-ups so the waiting versions do not all call at once.
+        wake_at = over.until + timedelta(seconds=random.uniform(0, 0.5))
+        version_write(
+            version,
+            expect=expect,
+            status=Version.Status.QUEUED,
+            lease_until=None,
+            retry_at=wake_at,
+            error_kind=QUOTA_WAIT,
+            error_message=over.message,
+        )
+        enqueue_generation(version.pk, run_after=wake_at, submit=True)
+        return
+    version_write(
+        version,
+        expect=expect,
+        status=Version.Status.FAILED,
+        lease_until=None,
+        retry_at=None,
+        error_kind=QUOTA_EXHAUSTED,
+        error_message=over.message,
+        finished_at=timezone.now(),
+    )
 
 
 def _needs_decision(version: Version, message: str) -> None:
@@ -399,6 +449,7 @@ def _store_video(
             width=info.width,
             height=info.height,
             video_duration=info.duration_seconds,
+            fps=round(float(info.fps), 3),
             video_bytes=Path(final).stat().st_size,
             has_audio=info.has_audio,
             progress=1.0 if version.progress is not None else None,
@@ -406,6 +457,7 @@ def _store_video(
                 engine=version.engine,
                 resolution=version.resolution,
                 seconds=info.duration_seconds if billed_seconds is None else billed_seconds,
+                fps=version.fps,
             ),
             finished_at=timezone.now(),
             error_kind="",

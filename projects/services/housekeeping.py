@@ -44,6 +44,7 @@ from projects.models import (
 from projects.services.broadcast import PRESENCE_TIMEOUT
 from projects.services.storage import media_storage
 from projects.services.sweeper import resumable_versions, versions_sweep
+from projects.services.throttle import quota_uses_prune
 
 logger = logging.getLogger(__name__)
 
@@ -135,6 +136,11 @@ def records_prune(dry_run: bool) -> JobReport:
         count = rows.count() if dry_run else rows.delete()[1].get(rows.model._meta.label, 0)
         report.count += count
         report.lines.append(f"{count} {label} older than {before:%Y-%m-%d %H:%M}")
+    # No quota counts a use from before yesterday.
+    stale = timezone.now() - timedelta(days=2)
+    count = quota_uses_prune(before=stale, dry_run=dry_run)
+    report.count += count
+    report.lines.append(f"{count} quota uses older than {stale:%Y-%m-%d %H:%M}")
     return report
 
 

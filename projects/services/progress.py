@@ -22,7 +22,11 @@ class ProgressView:
 def progress_view(version: Version, *, typical_seconds: float | None = None) -> ProgressView:
     phase = version.get_status_display()
     if version.status == Version.Status.QUEUED and version.retry_at:
-        phase = f"Retrying at {timezone.localtime(version.retry_at):%H:%M:%S}"
+        if version.error_kind == "quota":
+            left = max(1, round((version.retry_at - timezone.now()).total_seconds()))
+            phase = f"Waiting for quota, about {left} s"
+        else:
+            phase = f"Retrying at {timezone.localtime(version.retry_at):%H:%M:%S}"
     percent = None if version.progress is None else round(version.progress * 100)
     eta = None
     started = version.submitted_at

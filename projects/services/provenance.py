@@ -88,6 +88,7 @@ def _entry(v: Version, index: TreeIndex, inputs: list[Asset]) -> dict:
         "aspect_ratio": v.aspect_ratio,
         "resolution": v.resolution,
         "duration_seconds": v.duration_seconds,
+        "fps": v.fps,
         "seed": v.seed,
         "engine": v.engine,
         "model": v.model,

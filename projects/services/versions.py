@@ -34,7 +34,8 @@ from projects.services.composer import (
 from projects.services.engines import get_engine
 from projects.services.errors import StudioError
 from projects.services.queue import enqueue_generation
-from studio.engines.base import EngineError, Task
+from projects.services.throttle import QuotaExhausted, QuotaWait, quota_check
+from studio.engines.base import FPS, EngineError, Task
 
 # Uploaded clips are imported by the studio itself, not made by an engine.
 UPLOAD_ENGINE = "upload"
@@ -60,6 +61,7 @@ def version_create(
     addressed_comments: Iterable[Comment] = (),
     section_start: float | None = None,
     seed: int | None = None,
+    fps: int = FPS,
 ) -> Version:
     """Create a queued Version and enqueue its generation, in one transaction:
     both are committed or neither is."""
@@ -102,6 +104,8 @@ def version_create(
         aspect_ratio=aspect_ratio,
         resolution=resolution,
         duration_seconds=duration_seconds,
+        fps=fps,
+        kept_fps=round(parent.fps) if parent is not None else None,
     )
     images = [a for a in assets if a.kind == Asset.Kind.IMAGE]
     if len(images) > capabilities.max_images:
@@ -125,6 +129,12 @@ def version_create(
         raise StudioError(UPLOADED_VIDEO_POLICY_MESSAGE, field="engine")
     if kind == Version.Kind.EDIT:
         _check_instruction(engine, prompt)
+    try:
+        quota_check(engine=engine)
+    except QuotaExhausted as out:
+        raise StudioError(out.message, field="engine") from out
+    except QuotaWait:
+        pass  # it waits its turn in the queue
 
     with transaction.atomic():
         version = Version.objects.create(
@@ -140,12 +150,13 @@ def version_create(
             aspect_ratio=aspect_ratio,
             resolution=resolution,
             duration_seconds=duration_seconds,
+            fps=fps,
             engine=engine,
             previous_interaction_id=parent.interaction_id if parent else "",
             section_start=section_start if kind == Version.Kind.EDIT else None,
             seed=seed,
             cost_estimate=cost_estimate(
-                engine=engine, resolution=resolution, duration_seconds=duration_seconds
+                engine=engine, resolution=resolution, duration_seconds=duration_seconds, fps=fps
             ),
             author=author,
         )

@@ -20,6 +20,7 @@ from projects.page_data import project_page_context, version_panel_context
 from projects.services import assets, budgets, composer, decisions, prompts, versions
 from projects.services.errors import StudioError
 from projects.views.common import project_of, redirect_to, refusal, version_of
+from studio.engines.base import FPS
 
 
 @require_GET
@@ -82,6 +83,7 @@ def version_generate(request: HttpRequest, project_id: int) -> HttpResponse:
                     aspect_ratio=data["aspect_ratio"],
                     resolution=data["resolution"],
                     duration_seconds=data["duration_seconds"],
+                    fps=data["fps"],
                     assets=_generation_assets(request, form, project, membership),
                 )
                 made = versions.version_create_variations(
@@ -187,10 +189,12 @@ def cost_estimate(request: HttpRequest, project_id: int) -> HttpResponse:
     count = min(
         max(_small_number(request.GET.get("variations"), default=1), 1), composer.MAX_VARIATIONS
     )
+    fps = _small_number(request.GET.get("fps"), default=0)
     each = composer.cost_estimate(
         engine=form.capabilities.name,
         resolution=request.GET.get("resolution", ""),
         duration_seconds=duration,
+        fps=fps if fps in form.capabilities.frame_rates else FPS,
     )
     return TemplateResponse(
         request,
@@ -232,7 +236,7 @@ def _form_errors(request, project, membership, *, status: int = 422, **forms) ->
 
 
 # Fields of an edit's request that the edit form shows next to their input.
-_EDIT_FORM_FIELDS = {"instruction", "preserve", "engine", "section_start"}
+_EDIT_FORM_FIELDS = {"instruction", "preserve", "engine", "section_start", "fps"}
 
 
 @require_POST
@@ -251,6 +255,7 @@ def version_edit(request: HttpRequest, project_id: int, number: int) -> HttpResp
                 engine=data["engine"],
                 addresses=data["addresses"],
                 section_start=data["section_start"],
+                fps=data["fps"],
             )
             version = versions.version_create(
                 project=project, membership=membership, author=request.user, **arguments

@@ -19,7 +19,8 @@ from projects.forms import (
     posted_id,
 )
 from projects.models import Membership
-from projects.services import access, budgets, mail, team
+from projects.services import access, budgets, mail, team, throttle
+from projects.services.engines import engine_names
 from projects.services.errors import StudioError
 
 
@@ -128,6 +129,7 @@ def workspace_settings(request: HttpRequest, workspace_id: int) -> HttpResponse:
             "budgets": budgets.workspace_budgets(workspace=workspace),
             "workspace_budget": budgets.workspace_status(workspace=workspace),
             "roles": Membership.Role.choices,
+            "quotas": throttle.quota_usage(engines=engine_names()),
         },
         status=status,
     )

@@ -15,7 +15,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+# Frames per second: what a new video gets unless another rate is asked for,
+# and the rates the studio offers (the ones Gemini Omni Flash makes).
 FPS = 24
+FRAME_RATES = (12, 24, 30)
 
 ASPECT_RATIOS = ("16:9", "9:16", "1:1")
 
@@ -107,6 +110,11 @@ class Capabilities:
     # Whether submit() costs money. A free, deterministic engine may be
     # resubmitted after a crash; a paid one goes to reconcile instead.
     paid: bool = True
+    # Frame rates a new video can be made at.
+    frame_rates: tuple[int, ...] = (FPS,)
+    # Whether an edit can keep its parent's rate when it is none of those
+    # (an uploaded 25 fps clip); otherwise it is made at the nearest.
+    edits_keep_any_frame_rate: bool = False
     # Whether poll() works on the request's files (an engine that renders
     # while polled) or from the interaction alone, so polls need no copies.
     polls_with_files: bool = True
@@ -148,6 +156,9 @@ class GenerationRequest:
     resolution: str
     duration_seconds: int
     model: str = ""
+    # Frames per second of the output. An edit keeps its parent's rate unless
+    # the request asks for another.
+    fps: int = FPS
     images: tuple[InputMedia, ...] = ()
     videos: tuple[InputMedia, ...] = ()
     # For edits: the parent's stored interaction and its MP4, so an engine

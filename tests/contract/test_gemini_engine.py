@@ -60,6 +60,7 @@ def expected_body(**overrides) -> dict:
             "aspect_ratio": "16:9",
             "resolution": "720p",
             "duration": "8s",
+            "fps": 24,
             "delivery": "uri",
         },
         "generation_config": {"video_config": {"task": "text_to_video"}},
@@ -947,3 +948,20 @@ def test_the_sdks_request_and_answer_models_are_built_once(engine, double):
     # Each of the two creates asked for the same classes; they were made once.
     assert len(built) >= 4 and len({id(m) for m in built}) == len(built) // 2
     assert [c.json["model"] for c in double.creates] == [double.creates[0].json["model"]] * 2
+
+
+def test_the_requested_frame_rate_reaches_the_model(double, engine):
+    for fps in (12, 30):
+        engine.submit(make_request(fps=fps))
+    twelve, thirty = double.creates
+    assert twelve.json["response_format"]["fps"] == 12
+    assert thirty.json == expected_body(
+        response_format={**expected_body()["response_format"], "fps": 30}
+    )
+    assert engine.capabilities().frame_rates == (12, 24, 30)
+
+
+def test_a_frame_rate_the_model_does_not_make_is_refused_before_paying(double, engine):
+    with pytest.raises(EngineError, match="12, 24, 30 fps video, not 25 fps"):
+        engine.submit(make_request(fps=25))
+    assert double.requests == []

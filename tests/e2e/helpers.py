@@ -164,6 +164,7 @@ def fill_composer(
     aspect_ratio: str = "16:9",
     duration: int = 3,
     resolution: str = "480p",
+    fps: int | None = None,
     still: bytes | None = None,
 ) -> Locator:
     form = composer(page)
@@ -177,6 +178,8 @@ def fill_composer(
     form.locator("#id_aspect_ratio").select_option(aspect_ratio)
     form.locator("#id_duration_seconds").select_option(str(duration))
     form.locator("#id_resolution").select_option(resolution)
+    if fps is not None:
+        form.locator("#id_fps").select_option(str(fps))
     return form
 
 

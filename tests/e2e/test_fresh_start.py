@@ -1,5 +1,8 @@
 """Scenario 1: a fresh start, from signing up to playing the first video."""
 
+import io
+
+import av
 import pytest
 from playwright.sync_api import expect
 
@@ -78,6 +81,7 @@ def test_fresh_start_still_to_portrait_video(page, screenshot):
         aspect_ratio="9:16",
         duration=5,
         resolution="480p",
+        fps=30,
         still=still_png(),
     )
     mark_no_reload(page)
@@ -113,4 +117,12 @@ def test_fresh_start_still_to_portrait_video(page, screenshot):
     expect(parameters).to_contain_text("9:16")
     expect(parameters).to_contain_text("5 s")
     expect(parameters).to_contain_text("poster.png")
+    expect(parameters).to_contain_text("30 fps")
+    # The MP4 itself, as downloaded, is 30 frames a second.
+    download = page.request.get(f"/projects/{project_id}/v/1/video.mp4")
+    assert download.ok
+    with av.open(io.BytesIO(download.body())) as container:
+        stream = container.streams.video[0]
+        assert stream.average_rate == 30
+        assert sum(1 for _ in container.decode(stream)) == 150
     screenshot(page)

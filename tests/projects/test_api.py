@@ -243,6 +243,7 @@ def test_workspaces_and_engines(api, member):
     assert engines["local"]["default"] is True
     assert engines["local"]["min_duration"] == 3
     assert "text_to_video" in engines["local"]["tasks"]
+    assert engines["local"]["frame_rates"] == [12, 24, 30]
 
 
 # Projects.
@@ -414,6 +415,25 @@ def test_generate_follow_and_download(api, project, tasks):
     assert b"".join(poster.streaming_content)[:2] == b"\xff\xd8"
 
 
+def test_a_generation_at_30_fps_is_a_30_fps_mp4_and_its_edit_keeps_it(api, project, tasks):
+    made = api.post(f"/projects/{project.pk}/versions", generation(fps=30)).json()
+    assert made["fps"] == 30
+    tasks()
+    video = api.get(f"/projects/{project.pk}/versions/{made['number']}/video")
+    with av.open(io.BytesIO(b"".join(video.streaming_content))) as container:
+        assert container.streams.video[0].average_rate == 30
+    edit = api.post(
+        f"/projects/{project.pk}/versions",
+        {"parent": made["number"], "instruction": "Make it warmer"},
+    ).json()
+    assert edit["fps"] == 30
+    slower = api.post(
+        f"/projects/{project.pk}/versions",
+        {"parent": made["number"], "instruction": "Make it warmer", "fps": 12},
+    ).json()
+    assert slower["fps"] == 12
+
+
 def test_media_of_an_unfinished_version_is_404(api, project):
     api.post(f"/projects/{project.pk}/versions", generation())
     response = api.get(f"/projects/{project.pk}/versions/1/video")
@@ -456,6 +476,7 @@ def test_generation_defaults_and_structured_fields(api, project):
         ({"assets": [999]}, "assets", "There is no asset 999 in this project."),
         ({"instruction": "Make it warmer"}, "instruction", "`instruction` is for edits"),
         ({"prompt_fields": {"mood": "calm"}}, "prompt_fields.mood", "not part of the request"),
+        ({"fps": 25}, "fps", "12, 24 or 30"),
     ],
 )
 def test_generation_input_errors_name_the_field(api, project, overrides, field, message):
@@ -520,6 +541,7 @@ def test_an_edit_can_address_review_comments(api, project, member):
         ({"parent": 1, "instruction": "Mute it", "aspect_ratio": "9:16"}, "aspect_ratio", "keeps"),
         ({"parent": 1, "instruction": "Mute it", "assets": [1]}, "assets", "takes no assets"),
         ({"parent": 1, "instruction": "Mute it", "kind": "text_to_video"}, "kind", "is an edit"),
+        ({"parent": 1, "instruction": "Mute it", "fps": 60}, "fps", "12, 24 or 30"),
     ],
 )
 def test_edit_input_errors_name_the_field(api, project, body, field, message):

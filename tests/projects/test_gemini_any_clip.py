@@ -117,7 +117,9 @@ def test_a_15_s_clip_is_edited_ten_seconds_at_a_time_and_the_rest_kept(
     completes(double, "int-long", clip(tmp_path, "red.mp4", red, seconds=10, size=(1280, 720)))
     version = edit(project, member, parent, section_start=3)
     assert (version.duration_seconds, version.section_start) == (10, 3.0)
-    assert version.cost_estimate == Decimal("0.50")
+    # The clip is 12 fps, and so is its edit: half the frames a 24 fps
+    # edit would bill.
+    assert (version.fps, version.cost_estimate) == (12, Decimal("0.25"))
     tasks()
     version.refresh_from_db()
     assert version.status == Version.Status.READY, version.error_message
@@ -135,7 +137,7 @@ def test_a_15_s_clip_is_edited_ten_seconds_at_a_time_and_the_rest_kept(
     assert inside[0] > 180 and inside[1] < 70  # the edited section
     assert version.has_audio
     # Billed for the 10 s the model made, not the 15 s kept.
-    assert version.cost == Decimal("0.50")
+    assert version.cost == Decimal("0.25")
 
 
 def test_the_edit_form_says_what_gemini_makes_of_a_long_small_clip(
@@ -151,7 +153,7 @@ def test_the_edit_form_says_what_gemini_makes_of_a_long_small_clip(
     assert 'name="section_start"' in page
     assert "This clip is 12.0 s; Gemini Omni Flash edits 10 s at a time" in page
     assert "This clip is 480p: Gemini Omni Flash edits it at 720p, so it is upscaled" in page
-    assert "Estimated cost: $0.50 for 10 s at 720p" in page
+    assert "Estimated cost: $0.25 for 10 s at 720p, 12 fps" in page
 
     response = logged_in.post(
         reverse("version_edit", args=[project.pk, parent.number]),
@@ -204,3 +206,32 @@ def test_an_upload_processed_for_longer_than_the_lease_keeps_its_version(
     assert len(double.file_gets) >= 3  # it really waited, past the lease
     assert len(rival_claims) >= 10 and not any(rival_claims)
     assert len(double.creates) == 1 and double.cancels == []
+
+
+def test_a_25_fps_clip_is_edited_at_the_nearest_rate_the_model_makes(
+    project, member, tasks, double, tmp_path
+):
+    parent = upload(
+        project, member, tasks, clip(tmp_path, "pal.mp4", (40, 90, 200), seconds=3, rate=25)
+    )
+    assert parent.fps == 25
+    plan = composer.edit_plan(parent=parent, capabilities=composer.capabilities_of("gemini"))
+    assert (plan.fps, plan.refitted_from_fps) == (24, 25)
+    local = composer.edit_plan(parent=parent, capabilities=composer.capabilities_of("local"))
+    assert (local.fps, local.refitted_from_fps) == (25, None)
+
+    answer = clip(tmp_path, "answer.mp4", (10, 20, 60), seconds=3, size=(1280, 720), rate=24)
+    completes(double, "int-pal", answer)
+    version = edit(project, member, parent)
+    assert version.fps == 24
+    tasks()
+    version.refresh_from_db()
+    assert version.status == Version.Status.READY, version.error_message
+    assert double.creates[0].json["response_format"]["fps"] == 24
+    assert version.fps == 24
+
+    asked = edit(project, member, parent, fps=30)
+    assert asked.fps == 30
+    with pytest.raises(StudioError, match="makes 12, 24, 30 fps") as refused:
+        edit(project, member, parent, fps=25)
+    assert refused.value.field == "fps"

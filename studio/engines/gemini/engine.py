@@ -29,6 +29,7 @@ from google.genai import types as genai_types
 
 from studio.engines.base import (
     ASPECT_RATIOS,
+    FRAME_RATES,
     Capabilities,
     EngineError,
     ErrorKind,
@@ -143,6 +144,7 @@ class GeminiEngine:
             tasks=frozenset(Task),
             aspect_ratios=ASPECT_RATIOS,
             resolutions=RESOLUTIONS,
+            frame_rates=FRAME_RATES,
             min_duration=MIN_DURATION,
             max_duration=MAX_DURATION,
             max_images=MAX_IMAGES,
@@ -180,6 +182,7 @@ class GeminiEngine:
                 "aspect_ratio": aspect_ratio,
                 "resolution": request.resolution,
                 "duration": f"{request.duration_seconds}s",
+                "fps": request.fps,
                 "delivery": "uri",
             },
             "generation_config": _generation_config(request, request.task),
@@ -249,6 +252,11 @@ class GeminiEngine:
             raise invalid(
                 f"Gemini Omni Flash makes {' or '.join(RESOLUTIONS)} video, "
                 f"not {request.resolution}."
+            )
+        if request.fps not in FRAME_RATES:
+            raise invalid(
+                f"Gemini Omni Flash makes {', '.join(map(str, FRAME_RATES))} fps video, "
+                f"not {request.fps} fps."
             )
         if request.task is Task.IMAGE_TO_VIDEO and not request.images:
             raise invalid("Image to video needs an image.")

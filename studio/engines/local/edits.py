@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -86,13 +86,17 @@ class EditPlan:
     looks: tuple[tuple[str, int, int], ...]  # with output frame range
     overlays: tuple[tuple[TextOverlay, int, int], ...]  # with output frame range
     keep_audio: bool
+    fps: Fraction  # the output's; the source's unless another was asked for
 
     @property
     def frame_count(self) -> int:
         return self.timeline.frames
 
     def describe(self) -> str:
-        return "Applied: " + "; ".join(op.describe() for op in self.operations) + "."
+        applied = [op.describe() for op in self.operations]
+        if self.fps != self.source.fps:
+            applied.append(f"made at {self.fps} fps")
+        return "Applied: " + "; ".join(applied) + "."
 
 
 @contextlib.contextmanager
@@ -189,12 +193,19 @@ def _frame_span(
     return first_frame, end_frame
 
 
-def plan_edit(operations: Sequence[EditOperation], source: VideoInfo) -> EditPlan:
+def plan_edit(
+    operations: Sequence[EditOperation], source: VideoInfo, *, fps: int | None = None
+) -> EditPlan:
     """Resolve operations against the parent video (see the module docstring);
-    INVALID_INPUT for what it cannot do to this video."""
+    INVALID_INPUT for what it cannot do to this video. ``fps`` other than the
+    parent's (rounded) retimes the edit to it, keeping its length."""
     if source.frame_count < 1:
         raise EngineError(ErrorKind.INVALID_INPUT, "The parent video has no frames.")
     timeline = _timeline(operations, source)
+    output_fps = source.fps
+    if fps is not None and fps != round(source.fps):
+        output_fps = Fraction(fps)
+        timeline = replace(timeline, frames=max(1, round(timeline.frames * fps / source.fps)))
     width, height, crop = _geometry(operations, source)
     return EditPlan(
         operations=tuple(operations),
@@ -204,32 +215,40 @@ def plan_edit(operations: Sequence[EditOperation], source: VideoInfo) -> EditPla
         height=height,
         crop=crop,
         looks=tuple(
-            (op.look, *_frame_span(op, timeline, source.fps))
+            (op.look, *_frame_span(op, timeline, output_fps))
             for op in operations
             if isinstance(op, ColorGrade)
         ),
         overlays=tuple(
-            (op, *_frame_span(op, timeline, source.fps))
+            (op, *_frame_span(op, timeline, output_fps))
             for op in operations
             if isinstance(op, TextOverlay)
         ),
         keep_audio=source.has_audio and not any(isinstance(op, Mute) for op in operations),
+        fps=output_fps,
     )
 
 
-def edited_audio(source: np.ndarray, timeline: Timeline, fps: Fraction) -> np.ndarray:
+def edited_audio(
+    source: np.ndarray, timeline: Timeline, fps: Fraction, *, source_fps: Fraction | None = None
+) -> np.ndarray:
     """The soundtrack following the timeline. A speed change resamples it
-    (the pitch moves with the speed); its length always matches the video's."""
+    (the pitch moves with the speed); its length always matches the video's.
+    ``fps`` is the output's, ``source_fps`` the parent's (the same unless the
+    edit is retimed)."""
+    source_fps = fps if source_fps is None else source_fps
     count = round(timeline.frames * SAMPLE_RATE / fps)
-    samples_per_frame = SAMPLE_RATE / fps
+    samples_per_frame = SAMPLE_RATE / source_fps
     first = timeline.start * samples_per_frame
-    if timeline.ratio == 1 and float(first).is_integer():
+    # Source samples per output sample.
+    ratio = timeline.ratio * fps / source_fps
+    if ratio == 1 and float(first).is_integer():
         first = int(first)
         result = np.zeros((2, count), dtype=np.float32)
         piece = source[:, first : first + count]
         result[:, : piece.shape[1]] = piece
         return result[:, ::-1].copy() if timeline.reverse else result
-    step = float(timeline.ratio)
+    step = float(ratio)
     if step > 1:
         # Average neighbours before skipping samples, against aliasing.
         width = round(step)
@@ -327,10 +346,12 @@ def render_edit(
 ) -> None:
     """Write the planned edit of parent to output; workdir is for scratch files."""
     with parent_read():
-        fps = plan.source.fps
+        fps = plan.fps
         sound = None
         if plan.keep_audio:
-            sound = sound_of(edited_audio(decode_audio(parent), plan.timeline, fps))
+            sound = sound_of(
+                edited_audio(decode_audio(parent), plan.timeline, fps, source_fps=plan.source.fps)
+            )
         write_mp4(
             output,
             _edited_frames(plan, parent, workdir),

@@ -2,8 +2,8 @@
 
 The engine is stateless: ``submit`` validates and names the interaction after
 a hash of the request, ``poll`` renders the whole video in one call, reporting
-progress after every encoded frame. New videos are 24 fps; edits keep the
-parent's frame rate.
+progress after every encoded frame. New videos are made at 12, 24 or 30 fps;
+edits keep the parent's frame rate unless the request asks for another.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from PIL import Image
 from studio.engines.base import (
     ASPECT_RATIOS,
     FPS,
+    FRAME_RATES,
     Capabilities,
     EngineError,
     ErrorKind,
@@ -84,6 +85,9 @@ def interaction_id_for(request: GenerationRequest) -> str:
         "aspect_ratio": request.aspect_ratio,
         "resolution": request.resolution,
         "duration_seconds": request.duration_seconds,
+        # Only where they differ from a plain request, so earlier ids hold.
+        **({"fps": request.fps} if request.fps != FPS else {}),
+        **({"seed": request.seed} if request.seed is not None else {}),
         "images": [_media_fingerprint(media) for media in request.images],
         "videos": [_media_fingerprint(media) for media in request.videos],
         "parent_video": (
@@ -114,6 +118,8 @@ class LocalEngine:
             tasks=frozenset({Task.TEXT_TO_VIDEO, Task.IMAGE_TO_VIDEO, Task.EDIT}),
             aspect_ratios=ASPECT_RATIOS,
             resolutions=("480p", "720p", "1080p"),
+            frame_rates=FRAME_RATES,
+            edits_keep_any_frame_rate=True,
             min_duration=MIN_DURATION,
             max_duration=MAX_DURATION,
             max_images=1,
@@ -199,8 +205,14 @@ class LocalEngine:
                 ErrorKind.INVALID_INPUT,
                 f"Duration must be {MIN_DURATION} to {MAX_DURATION} seconds.",
             )
+        if request.fps not in capabilities.frame_rates:
+            raise EngineError(
+                ErrorKind.INVALID_INPUT,
+                f"The local engine makes {', '.join(map(str, FRAME_RATES))} fps video, "
+                f"not {request.fps} fps.",
+            )
         width, height = frame_size(request.aspect_ratio, request.resolution)
-        frame_count = request.duration_seconds * FPS
+        frame_count = request.duration_seconds * request.fps
 
         if request.task is Task.TEXT_TO_VIDEO:
             if not request.prompt.strip():
@@ -208,7 +220,12 @@ class LocalEngine:
 
             def render_title(output: Path, workdir: Path, progress: ProgressCallback) -> None:
                 scene = TitleCardScene(
-                    request.prompt, width, height, frame_count, variation=request.seed
+                    request.prompt,
+                    width,
+                    height,
+                    frame_count,
+                    variation=request.seed,
+                    fps=request.fps,
                 )
                 encode_scene(scene, output, progress)
 
@@ -235,7 +252,7 @@ class LocalEngine:
         def render_still(output: Path, workdir: Path, progress: ProgressCallback) -> None:
             still = load_still(media)
             seed = seed_of(request.prompt, request.seed)
-            scene = StillScene(still, move, width, height, frame_count, seed)
+            scene = StillScene(still, move, width, height, frame_count, seed, fps=request.fps)
             encode_scene(scene, output, progress)
 
         return _Job(
@@ -251,7 +268,14 @@ class LocalEngine:
             raise EngineError(
                 ErrorKind.INVALID_INPUT, f"The parent video {parent.path.name} is missing."
             )
-        plan = plan_edit(operations, probe_parent(parent.path))
+        source = probe_parent(parent.path)
+        if request.fps not in FRAME_RATES and request.fps != round(source.fps):
+            raise EngineError(
+                ErrorKind.INVALID_INPUT,
+                f"An edit keeps its parent's {float(source.fps):g} fps or is made at "
+                f"{', '.join(map(str, FRAME_RATES))} fps, not {request.fps}.",
+            )
+        plan = plan_edit(operations, source, fps=request.fps)
 
         def render(output: Path, workdir: Path, progress: ProgressCallback) -> None:
             render_edit(plan, parent.path, output, workdir, progress)

@@ -55,6 +55,7 @@ class Scene(Protocol):
     width: int
     height: int
     frame_count: int
+    fps: int
 
     def frame(self, index: int) -> Image.Image: ...
 
@@ -75,13 +76,13 @@ def _ease(fraction: float) -> float:
 
 
 def encode_scene(scene: Scene, path: Path, progress: ProgressCallback) -> None:
-    """Write a scene at 24 fps, its audio under each frame."""
+    """Write a scene at its frame rate, its audio under each frame."""
     write_mp4(
         path,
         (scene.frame(index) for index in range(scene.frame_count)),
         width=scene.width,
         height=scene.height,
-        fps=Fraction(FPS),
+        fps=Fraction(scene.fps),
         frame_count=scene.frame_count,
         sound=scene.audio,
         progress=progress,
@@ -178,17 +179,25 @@ class TitleCardScene:
     DRIFT_PERIOD = 24.0  # seconds for the gradient window to come full circle
 
     def __init__(
-        self, prompt: str, width: int, height: int, frame_count: int, variation: int | None = None
+        self,
+        prompt: str,
+        width: int,
+        height: int,
+        frame_count: int,
+        variation: int | None = None,
+        *,
+        fps: int = FPS,
     ):
         self.width = width
         self.height = height
         self.frame_count = frame_count
+        self.fps = fps
         # The palette follows the words; where shapes drift and the chord
         # follow the variation too.
         seed = seed_of(prompt, variation)
         self.palette = palette_for(prompt)
         self.subject = title_subject(prompt)
-        self._chord = Chord(seed, frame_count * SAMPLE_RATE // FPS)
+        self._chord = Chord(seed, frame_count * SAMPLE_RATE // fps)
         short = min(width, height)
         rng = random.Random(seed)
         self._shapes = [
@@ -252,7 +261,7 @@ class TitleCardScene:
         return self._field.crop((left, top, left + self.width, top + self.height))
 
     def frame(self, index: int) -> Image.Image:
-        seconds = index / FPS
+        seconds = index / self.fps
         image = self._background(seconds)
         draw = ImageDraw.Draw(image, "RGBA")
         accent = self.palette.accent
@@ -348,12 +357,15 @@ class StillScene:
         height: int,
         frame_count: int,
         seed: int,
+        *,
+        fps: int = FPS,
     ):
         self.width = width
         self.height = height
         self.frame_count = frame_count
+        self.fps = fps
         self.move = move
-        self._chord = Chord(seed, frame_count * SAMPLE_RATE // FPS)
+        self._chord = Chord(seed, frame_count * SAMPLE_RATE // fps)
         box = cover_box(still.size, (width, height))
         box_width = box[2] - box[0]
         # Keep at most the pixels the tightest crop needs: large stills are

@@ -3,6 +3,7 @@ seed, made all together or not at all; a re-run beside any version, made the
 same way; and the composer as its user last left it in a project."""
 
 from decimal import Decimal
+from functools import partial
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -11,6 +12,7 @@ from django_tasks_db.models import DBTaskResult
 from projects.models import Membership, Version
 from projects.services import assets, budgets, composer, versions
 from projects.services.errors import StudioError
+from studio.engines.video import probe_video
 from tests.factories import MembershipFactory, VersionFactory
 from tests.projects.conftest import image_bytes
 
@@ -23,6 +25,7 @@ REQUEST = {
     "aspect_ratio": "9:16",
     "resolution": "480p",
     "duration_seconds": 4,
+    "fps": 30,
     "engine": "local",
 }
 
@@ -188,6 +191,7 @@ def test_the_composer_remembers_the_users_last_generation_in_the_project(project
         "aspect_ratio": "9:16",
         "resolution": "480p",
         "duration_seconds": 4,
+        "fps": 30,
         "prompt": REQUEST["prompt"],
         "template": "",
         "subject": "A paper boat",
@@ -197,3 +201,44 @@ def test_the_composer_remembers_the_users_last_generation_in_the_project(project
         composer.remembered_choices(project=project, user=other.user)["prompt"]
         == "Someone else's idea"
     )
+
+
+def test_a_generation_is_made_at_the_chosen_frame_rate(project, member, tasks, tmp_path):
+    version = versions.version_create(
+        project=project, membership=member, author=member.user, **{**REQUEST, "fps": 12}
+    )
+    assert version.fps == 12
+    tasks()
+    version.refresh_from_db()
+    assert version.status == Version.Status.READY, version.error_message
+    made = tmp_path / "made.mp4"
+    with version.video.open("rb") as handle:
+        made.write_bytes(handle.read())
+    assert probe_video(made).fps == 12
+    assert version.fps == 12
+
+    edit = versions.version_create(
+        project=project,
+        membership=member,
+        author=member.user,
+        **composer.edit_arguments(parent=version, instruction="Make it warmer"),
+    )
+    assert edit.fps == 12  # kept from its parent
+    assert composer.rerun_arguments(version)["fps"] == 12
+
+
+def test_a_frame_rate_the_engine_does_not_make_is_refused_and_nothing_is_made(project, member):
+    with pytest.raises(StudioError, match="makes 12, 24, 30 fps") as refused:
+        versions.version_create(
+            project=project, membership=member, author=member.user, **{**REQUEST, "fps": 25}
+        )
+    assert refused.value.field == "fps"
+    assert not Version.objects.exists()
+
+
+def test_the_estimate_follows_the_frames_made(settings):
+    settings.STUDIO_PRICE_PER_SECOND = {"gemini": {"720p": Decimal("0.05")}}
+    estimate = partial(composer.cost_estimate, engine="gemini", resolution="720p")
+    assert estimate(duration_seconds=8) == Decimal("0.40")
+    assert estimate(duration_seconds=8, fps=12) == Decimal("0.20")
+    assert estimate(duration_seconds=8, fps=30) == Decimal("0.50")

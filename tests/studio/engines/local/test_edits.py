@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import av
@@ -215,3 +216,30 @@ def test_text_or_a_look_past_the_end_is_refused(engine: LocalEngine, parent: Pat
             engine.submit(edit_request(prompt, parent))
         assert caught.value.kind is ErrorKind.INVALID_INPUT
         assert caught.value.message == f"{message}: the edited video is 3 s long."
+
+
+def test_an_edit_keeps_its_parents_frame_rate_unless_asked(
+    engine: LocalEngine, tmp_path: Path, parent: Path, parent_frames: list[np.ndarray]
+) -> None:
+    kept = render(engine, edit_request("Make it warmer", parent), tmp_path / "kept.mp4")
+    assert probe_video(kept).fps == FPS
+
+    request = replace(edit_request("Make it warmer", parent), fps=12)
+    path = render(engine, request, tmp_path / "twelve.mp4")
+    info = probe_video(path)
+    assert info.fps == 12
+    frames = decode_frames(path)
+    # The same three seconds, half the frames: frame i shows the parent's 2i.
+    assert len(frames) == PARENT_FRAMES // 2
+    assert abs(audio_seconds(path) - 3.0) <= 1 / 12
+    for index in (10, 20, 30):
+        here = mad(frames[index], parent_frames[2 * index])
+        assert here < mad(frames[index], parent_frames[min(2 * index + 12, PARENT_FRAMES - 1)])
+    assert "made at 12 fps" in engine.submit(request).note
+
+
+def test_an_edit_at_a_rate_neither_made_nor_kept_is_refused(
+    engine: LocalEngine, parent: Path
+) -> None:
+    with pytest.raises(EngineError, match="keeps its parent's 24 fps or is made at"):
+        engine.submit(replace(edit_request("Make it warmer", parent), fps=25))

@@ -266,3 +266,34 @@ def test_check_instruction_reads_the_edit_without_any_file(engine: LocalEngine) 
     with pytest.raises(EngineError) as caught:
         engine.check_instruction("trim to 0.5s")
     assert caught.value.kind is ErrorKind.INVALID_INPUT
+
+
+@pytest.mark.parametrize("fps", [12, 24, 30])
+def test_new_videos_are_made_at_the_requested_frame_rate(
+    engine: LocalEngine, tmp_path: Path, fps: int
+) -> None:
+    prompts = {"text": text_request("A lighthouse in a storm"), "still": None}
+    still = tmp_path / "still.png"
+    Image.new("RGB", (640, 480), (200, 60, 30)).save(still)
+    prompts["still"] = image_request("Slow push in", still)
+    for name, request in prompts.items():
+        path = render(engine, replace(request, fps=fps), tmp_path / f"{name}.mp4")
+        info = probe_video(path)
+        assert info.fps == fps
+        assert info.frame_count == len(decode_frames(path)) == 3 * fps
+        assert abs(info.duration_seconds - 3.0) <= 1 / fps
+        assert abs(audio_seconds(path) - 3.0) <= 1 / fps
+
+
+def test_a_frame_rate_the_engine_does_not_make_is_refused(engine: LocalEngine) -> None:
+    with pytest.raises(EngineError, match="12, 24, 30 fps video, not 25 fps") as refused:
+        engine.submit(replace(text_request("A lighthouse"), fps=25))
+    assert refused.value.kind is ErrorKind.INVALID_INPUT
+    assert engine.capabilities().frame_rates == (12, 24, 30)
+
+
+def test_the_frame_rate_names_another_interaction(engine: LocalEngine) -> None:
+    request = text_request("A lighthouse")
+    ids = {engine.submit(replace(request, fps=fps)).interaction_id for fps in (12, 24, 30)}
+    assert len(ids) == 3
+    assert engine.submit(request).interaction_id == engine.submit(request).interaction_id
