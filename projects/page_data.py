@@ -179,6 +179,12 @@ def attach_comments(version: Version, comments: list[Comment]) -> None:
             comment.marker_x = round(min(comment.start_seconds / duration, 1) * 1000)
             end = comment.end_seconds if comment.end_seconds is not None else comment.start_seconds
             comment.marker_width = max(round((end - comment.start_seconds) / duration * 1000), 6)
+            comment.smpte = comment.frame_timecode(version.fps)
+            # The middle of its frame: a seek there shows that frame.
+            if comment.start_frame is not None:
+                comment.seek_seconds = round((comment.start_frame + 0.5) / version.fps, 4)
+            else:
+                comment.seek_seconds = comment.start_seconds
 
 
 def folded_lineage(index: tree.TreeIndex, selected: Version, loaded: dict[int, Version]) -> list:

@@ -173,6 +173,8 @@ def comment_out(comment: Comment, *, version_number: int) -> dict:
         "body": comment.body,
         "start_seconds": comment.start_seconds,
         "end_seconds": comment.end_seconds,
+        "start_frame": comment.start_frame,
+        "end_frame": comment.end_frame,
         "timecode": comment.timecode,
         "annotation": comment.annotation,
         "resolved": comment.is_resolved,

@@ -383,6 +383,10 @@ class CommentOut(Schema):
     body: str
     start_seconds: float | None
     end_seconds: float | None
+    start_frame: int | None = Field(
+        description="The frame shown at start_seconds, at the video's frame rate (0 first)."
+    )
+    end_frame: int | None
     timecode: str = Field(description="As an edit prompt writes it: [2s] or [0-3s].")
     annotation: list[Shape] = Field(description="The drawing on the frame, if any.")
     resolved: bool

@@ -166,7 +166,8 @@ def _changed_context(
         "created": [],
         "counts": [],
     }
-    if context["include_review"]:
+    if context["include_review"] or context["include_media"]:
+        # The player's bar under new media carries the comments' markers.
         _attach_reviews(versions)
     if created_ids or context["include_branches"]:
         index = tree.TreeIndex.for_project(project)

@@ -34,6 +34,9 @@ class Comment(models.Model):
     body = models.TextField()
     start_seconds = models.FloatField(null=True, blank=True)
     end_seconds = models.FloatField(null=True, blank=True)
+    # The frames those times show, at the video's frame rate (frame 0 first).
+    start_frame = models.PositiveIntegerField(null=True, blank=True)
+    end_frame = models.PositiveIntegerField(null=True, blank=True)
     # A drawing on the frame at start_seconds: shapes in coordinates from 0
     # to 1 of the picture (projects.services.annotations keeps them valid).
     annotation = models.JSONField(default=list, blank=True)
@@ -88,6 +91,15 @@ class Comment(models.Model):
             return f"[{start}s]"
         return f"[{start}-{self.end_seconds:g}s]"
 
+    def frame_timecode(self, fps: float) -> str:
+        """The start (and end) as HH:MM:SS:FF at the video's frame rate."""
+        if self.start_frame is None:
+            return ""
+        shown = smpte_timecode(self.start_frame, fps)
+        if self.end_frame is not None:
+            shown += f"–{smpte_timecode(self.end_frame, fps)}"
+        return shown
+
     @property
     def timecode_display(self) -> str:
         if self.start_seconds is None:
@@ -96,6 +108,16 @@ class Comment(models.Model):
         if self.end_seconds is not None:
             shown += f"–{_clock(self.end_seconds)}"
         return shown
+
+
+def smpte_timecode(frame: int, fps: float) -> str:
+    """Frame ``frame`` as HH:MM:SS:FF, counting whole seconds of the nominal
+    rate (29.97 counts as 30: non-drop-frame)."""
+    nominal = max(1, round(fps))
+    seconds, frames = divmod(frame, nominal)
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours:02d}:{minutes:02d}:{seconds:02d}:{frames:02d}"
 
 
 def _clock(seconds: float) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -17,6 +18,17 @@ from projects.services.engines import get_engine
 from projects.services.errors import StudioError
 from projects.services.prompts import sentence
 from studio.engines.base import EngineError
+
+
+def frame_at(version: Version, seconds: float | None) -> int | None:
+    """The frame shown at ``seconds``. A time written to the millisecond at
+    a frame's start may fall a hair before it: a fiftieth of a frame counts
+    as the frame."""
+    if seconds is None:
+        return None
+    duration = version.video_duration or version.duration_seconds
+    last = max(0, math.ceil(duration * version.fps - 0.02) - 1)
+    return min(max(0, math.floor(seconds * version.fps + 0.02)), last)
 
 
 def comment_create(
@@ -53,11 +65,12 @@ def comment_create(
             raise StudioError(
                 f"The time must be within the video (0 to {duration:.1f} s).", field="start_seconds"
             )
-        start_seconds = round(start_seconds, 1)
+        # To the millisecond: a frame lasts 33 ms at 30 fps.
+        start_seconds = round(start_seconds, 3)
     if end_seconds is not None:
         if start_seconds is None:
             raise StudioError("A range needs a start time.", field="start_seconds")
-        end_seconds = round(min(end_seconds, duration), 1)
+        end_seconds = round(min(end_seconds, duration), 3)
         if end_seconds <= start_seconds:
             raise StudioError("The range must end after it starts.", field="end_seconds")
     with transaction.atomic():
@@ -68,6 +81,8 @@ def comment_create(
             body=body,
             start_seconds=start_seconds,
             end_seconds=end_seconds,
+            start_frame=frame_at(version, start_seconds),
+            end_frame=frame_at(version, end_seconds),
             annotation=shapes,
         )
         activity_record(

@@ -52,7 +52,9 @@ def _comments_response(
         "version": version,
         "comment_form": form or CommentForm(),
     }
-    return TemplateResponse(request, "projects/comments.html#comments", context, status=status)
+    return TemplateResponse(
+        request, "projects/comments.html#comments_response", context, status=status
+    )
 
 
 @require_POST

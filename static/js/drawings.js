@@ -152,7 +152,7 @@
     // The frame is where the drawing happens: bring it into view.
     video.scrollIntoView({ block: "nearest" });
     const at = fieldset.form.querySelector(".comment-start");
-    if (at && !at.value) at.value = video.currentTime.toFixed(1);
+    if (at && !at.value) at.value = window.StudioFrames.commentTime(video);
     const layer = layerFor(video);
     layer.classList.add("drawing");
     active = { fieldset: fieldset, video: video, layer: layer, tool: button.dataset.tool, stroke: null };

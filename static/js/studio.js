@@ -440,7 +440,7 @@
     if (useTime) {
       const player = document.getElementById(useTime.dataset.player);
       const form = useTime.closest("form");
-      if (player && form) form.querySelector(".comment-start").value = player.currentTime.toFixed(1);
+      if (player && form) form.querySelector(".comment-start").value = window.StudioFrames.commentTime(player);
     }
   });
 
@@ -449,7 +449,7 @@
     if (!(player instanceof HTMLVideoElement) || !player.id) return;
     const form = document.querySelector('.comment-form[data-player="' + player.id + '"]');
     const start = form && form.querySelector(".comment-start");
-    if (start && !start.value) start.value = player.currentTime.toFixed(1);
+    if (start && !start.value) start.value = window.StudioFrames.commentTime(player);
   }, true);
 
   // Keyboard shortcuts on the project page (listed with ?). They never fire
@@ -479,11 +479,7 @@
   }
 
   const SHORTCUTS = {
-    k: function (player) { if (player) { if (player.paused) player.play(); else player.pause(); } },
-    j: function (player) { if (player) player.currentTime = Math.max(0, player.currentTime - 1); },
-    l: function (player) { if (player) player.currentTime += 1; },
-    ",": function (player) { if (player) { player.pause(); player.currentTime = Math.max(0, player.currentTime - 1 / fpsOf(player)); } },
-    ".": function (player) { if (player) { player.pause(); player.currentTime += 1 / fpsOf(player); } },
+    // The player's keys (J K L , . I O) are player.js's.
     n: function () { stepVersion(1); },
     p: function () { stepVersion(-1); },
     c: function (player) {
@@ -491,7 +487,7 @@
       if (!form) return;
       if (player) {
         player.pause();
-        form.querySelector(".comment-start").value = player.currentTime.toFixed(1);
+        form.querySelector(".comment-start").value = window.StudioFrames.commentTime(player);
       }
       form.querySelector("textarea").focus();
     },
@@ -504,10 +500,6 @@
       if (help && !help.open) help.showModal();
     },
   };
-
-  function fpsOf(player) {
-    return parseFloat(player.dataset.fps || "24");
-  }
 
   document.addEventListener("keydown", function (event) {
     if (!live() || event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;

@@ -336,3 +336,27 @@ def grow_tree(studio, *, project_id: int, count: int) -> None:
         f"Project.objects.filter(pk={project_id}).update(last_version_number={count} + 1)\n",
         timeout=180,
     )
+
+
+def maker_and_reviewer(new_context, *, title: str, prompt: str) -> tuple[Page, Page, int, Shown]:
+    """An editor who generated a ready 4 s v1 and a reviewer they invited,
+    both on v1's page, live, with its video loaded."""
+    maker = new_context().new_page()
+    sign_up(maker, "maker")
+    project_id = create_project(maker, title)
+    fill_composer(maker, prompt=prompt, duration=4)
+    v1 = generate(maker, project_id)
+    wait_for_status(maker, v1, "ready")
+    link = invite(maker, "reviewer")
+
+    reviewer = new_context().new_page()
+    sign_up(reviewer, "reviewer")
+    reviewer.goto(link)
+    reviewer.get_by_role("button", name="Join the workspace").click()
+    for page in (reviewer, maker):
+        page.goto(f"/projects/{project_id}/v/1/")
+        wait_live(page)
+        expect(page.locator(f"#player-{v1.pk}")).to_have_js_property(
+            "readyState", 4, timeout=20_000
+        )
+    return maker, reviewer, project_id, v1

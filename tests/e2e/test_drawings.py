@@ -6,15 +6,7 @@ over the player while it is at that time (and not elsewhere)."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.helpers import (
-    create_project,
-    fill_composer,
-    generate,
-    invite,
-    sign_up,
-    wait_for_status,
-    wait_live,
-)
+from tests.e2e.helpers import maker_and_reviewer
 
 pytestmark = pytest.mark.e2e
 
@@ -25,23 +17,9 @@ SEEK = """(video, at) => new Promise((done) => {
 
 
 def test_a_box_drawn_at_two_seconds_reaches_the_maker_live(new_context, screenshot):
-    maker = new_context().new_page()
-    sign_up(maker, "maker")
-    project_id = create_project(maker, "Logo check")
-    fill_composer(maker, prompt="A bottle of lemonade on a sunny table", duration=4)
-    v1 = generate(maker, project_id)
-    wait_for_status(maker, v1, "ready")
-    link = invite(maker, "reviewer")
-
-    reviewer = new_context().new_page()
-    sign_up(reviewer, "reviewer")
-    reviewer.goto(link)
-    reviewer.get_by_role("button", name="Join the workspace").click()
-    for page in (reviewer, maker):
-        page.goto(f"/projects/{project_id}/v/1/")
-        wait_live(page)
-        player = page.locator(f"#player-{v1.pk}")
-        expect(player).to_have_js_property("readyState", 4, timeout=20_000)
+    maker, reviewer, _, v1 = maker_and_reviewer(
+        new_context, title="Logo check", prompt="A bottle of lemonade on a sunny table"
+    )
 
     # The reviewer pauses at 0:02 and draws a box with the mouse.
     player = reviewer.locator(f"#player-{v1.pk}")
@@ -50,7 +28,7 @@ def test_a_box_drawn_at_two_seconds_reaches_the_maker_live(new_context, screensh
     form.get_by_role("button", name="Box").click()
     expect(form.get_by_role("button", name="Box")).to_have_attribute("aria-pressed", "true")
     expect(player).to_have_js_property("paused", True)
-    expect(form.get_by_label("At (seconds)")).to_have_value("2.0")
+    expect(form.get_by_label("At (seconds)")).to_have_value("2")
     layer = reviewer.locator(f'svg.drawing-layer[data-for="player-{v1.pk}"]')
     area = layer.bounding_box()
     reviewer.mouse.move(area["x"] + area["width"] * 0.1, area["y"] + area["height"] * 0.2)

@@ -221,7 +221,7 @@ def test_keyboard_only(page, screenshot):
     expect(page.locator(".comment-form").get_by_role("button", name="Comment")).to_be_focused()
     page.keyboard.press("Enter")
     comment = page.locator(".comment-list li.comment", has_text="The lantern flickers too early")
-    expect(comment).to_contain_text("0:01.5")
+    expect(comment).to_contain_text("00:00:01:12")
 
     # Everything on the page with the ready version, its player and edit box.
     expect(page.locator("#edit-form")).to_be_visible()

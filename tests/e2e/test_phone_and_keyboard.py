@@ -63,7 +63,7 @@ def test_a_reviewer_on_a_phone(new_context, studio, screenshot):
     form.get_by_label("New comment").fill("The kite should fly higher here")
     form.get_by_label("At (seconds)").fill("1.5")
     form.get_by_role("button", name="Comment").click()
-    expect(phone.locator(".comment-list")).to_contain_text("0:01.5")
+    expect(phone.locator(".comment-list")).to_contain_text("00:00:01:12")
     phone.locator(f"#reviews-{v2.pk}").get_by_role("button", name=f"Approve v{v2.number}").click()
     expect(phone.locator(f"#reviews-{v2.pk}")).to_contain_text("Approved")
     no_horizontal_scroll(phone)

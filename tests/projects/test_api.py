@@ -889,7 +889,9 @@ def test_timecoded_comments_and_replies(api, project):
     path = f"/projects/{project.pk}/versions/1/comments"
     later = api.post(path, {"body": "Logo too small", "start_seconds": 3.04, "end_seconds": 4.5})
     assert later.status_code == 201, later.content
-    assert later.json()["timecode"] == "[3-4.5s]" and later.json()["start_seconds"] == 3.0
+    # Kept to the millisecond, with the frames those times show at 24 fps.
+    assert later.json()["timecode"] == "[3.04-4.5s]" and later.json()["start_seconds"] == 3.04
+    assert (later.json()["start_frame"], later.json()["end_frame"]) == (72, 108)
     earlier = api.post(path, {"body": "Nice opening", "start_seconds": 0.5}).json()
     untimed = api.post(path, {"body": "Overall good"}).json()
     reply = api.post(path, {"body": "Agreed", "parent": earlier["id"], "start_seconds": 4})

@@ -192,8 +192,38 @@ def test_comments_list_in_time_order_with_ranges_and_replies(client, team):
     assert Comment.objects.get(body="Logo too small").timecode_display == "0:03.2"
     page = client.get(version.get_absolute_url()).text
     assert page.index("Too dark here") < page.index("Logo too small") < page.index("Untimed note")
-    assert 'data-seek="3.2"' in page
+    # Frame-accurate at the video's 24 fps: 3.2 s shows frame 76 (3 s and
+    # 4 frames), and the comment seeks to the middle of that frame.
+    logo = Comment.objects.get(body="Logo too small")
+    assert (logo.start_frame, logo.end_frame) == (76, None)
+    assert (first.start_frame, first.end_frame) == (0, 60)
+    assert 'data-seek="3.1875"' in page
+    assert ">00:00:03:04</button>" in page
+    assert ">00:00:00:00–00:00:02:12</button>" in page
     assert Comment.objects.get(body="Agreed").parent == first
+
+
+@pytest.mark.parametrize(
+    ("fps", "seconds", "frame", "smpte"),
+    [
+        (24, 2.0, 48, "00:00:02:00"),
+        (24, 2.083, 50, "00:00:02:02"),  # frame 50's start, to the millisecond
+        (30, 2.033, 61, "00:00:02:01"),
+        (30, 1.999, 59, "00:00:01:29"),
+        (12, 0.04, 0, "00:00:00:00"),
+        (29.97, 1.001, 30, "00:00:01:00"),  # counted at a nominal 30
+        (24, 5.0, 119, "00:00:04:23"),  # the end is the last frame
+    ],
+)
+def test_a_comment_stores_the_frame_its_time_shows(team, fps, seconds, frame, smpte):
+    members, _, version = team
+    version.fps = fps
+    version.save()
+    comment = review.comment_create(
+        version=version, membership=members["reviewer"], body="Here", start_seconds=seconds
+    )
+    assert comment.start_frame == frame
+    assert comment.frame_timecode(fps) == smpte
 
 
 @pytest.mark.parametrize(
