@@ -8,7 +8,9 @@ from projects.media import MediaError, check_image
 from projects.models import MAX_ID, Membership, Project, Review, Version, Workspace
 from projects.services import composer
 from projects.services.annotations import COLORS as DRAW_COLORS
+from projects.services.annotations import region_from_json, region_words
 from projects.services.engines import capabilities_of, engine_names
+from projects.services.errors import StudioError
 from projects.services.prompts import PROMPT_FIELDS, TASK_TEMPLATES, prompt_from_fields
 from studio.engines.base import Task
 
@@ -234,6 +236,8 @@ class EditForm(forms.Form):
     addresses = forms.CharField(required=False, widget=forms.HiddenInput)
     section_start = forms.FloatField(required=False, min_value=0, label="Edit from (s)")
     fps = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label="Frame rate")
+    # Where the edit applies: the box drawn on a comment it was made from (JSON).
+    region = forms.CharField(required=False, max_length=500, widget=forms.HiddenInput)
 
     def __init__(self, *args, parent: Version, **kwargs):
         super().__init__(*args, **kwargs)
@@ -263,6 +267,22 @@ class EditForm(forms.Form):
             duration_seconds=self.plan.duration_seconds,
             fps=self.plan.fps,
         )
+
+    def clean_region(self) -> dict | None:
+        try:
+            return region_from_json(self.cleaned_data.get("region") or "")
+        except StudioError as error:
+            raise forms.ValidationError(error.message) from error
+
+    @property
+    def region_said(self) -> str:
+        """Where the edit applies, in words, when the form carries a region."""
+        raw = self["region"].value()
+        try:
+            region = region_from_json(raw) if isinstance(raw, str) else raw
+        except StudioError:
+            return ""
+        return region_words(region) if region else ""
 
     def clean_addresses(self) -> list[int]:
         raw = self.cleaned_data.get("addresses") or ""

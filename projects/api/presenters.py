@@ -96,6 +96,7 @@ def version_out(
         "has_audio": version.has_audio,
         "section_start": version.section_start,
         "seed": version.seed,
+        "region": version.region,
         "cost_estimate": str(version.cost_estimate),
         "cost": None if version.cost is None else str(version.cost),
         "can_cancel": version.can_cancel,

@@ -180,6 +180,14 @@ class PromptFields(StrictSchema):
 assert set(PromptFields.model_fields) == set(PROMPT_FIELDS)
 
 
+class RegionIn(StrictSchema):
+    x: Annotated[float, Field(ge=0, le=1)]
+    y: Annotated[float, Field(ge=0, le=1)]
+    w: Annotated[float, Field(gt=0, le=1)]
+    h: Annotated[float, Field(gt=0, le=1)]
+    at: Seconds | None = Field(None, description="The seconds into the parent it was drawn at.")
+
+
 class VersionCreateIn(StrictSchema):
     """A generation, or an edit when `parent` is given."""
 
@@ -221,6 +229,12 @@ class VersionCreateIn(StrictSchema):
         default_factory=list,
         max_length=20,
         description="For a generation: ids of this project's uploaded stills or clips.",
+    )
+    region: RegionIn | None = Field(
+        None,
+        description="For an edit: where in the picture it applies, e.g. the box a reviewer "
+        "drew. The local engine applies looks, blur and text inside it (and crops to it); "
+        "Gemini is sent the parent's frame at `at` with the box drawn on it.",
     )
     aspect_ratio: AspectRatio | None = None
     resolution: Resolution | None = None
@@ -276,6 +290,9 @@ class VersionOut(Schema):
         None,
         description="For an edit made a section at a time: where the edited section "
         "starts in its parent; it lasts duration_seconds and the rest was kept.",
+    )
+    region: dict[str, float] | None = Field(
+        None, description="For an edit: where in the picture it applied (x, y, w, h, at)."
     )
     seed: int | None = Field(
         None,

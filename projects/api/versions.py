@@ -84,6 +84,8 @@ def _generation_arguments(project: Project, payload: VersionCreateIn) -> Version
             raise refuse(name, f"`{name}` is for edits: give the `parent` version to edit.")
     if payload.addresses:
         raise refuse("addresses", "`addresses` is for edits: give the `parent` version to edit.")
+    if payload.region is not None:
+        raise refuse("region", "`region` is for edits: give the `parent` version to edit.")
     return composer.generation_arguments(
         project=project,
         engine=payload.engine,
@@ -120,6 +122,7 @@ def _edit_arguments(project: Project, user, payload: VersionCreateIn) -> Version
         addresses=payload.addresses,
         section_start=payload.section_start,
         fps=payload.fps,
+        region=payload.region.model_dump(exclude_none=True) if payload.region else None,
     )
     for name in ("aspect_ratio", "resolution", "duration_seconds"):
         value = getattr(payload, name)

@@ -158,6 +158,9 @@ class Version(models.Model):
     # What the engine draws its randomness from, chosen by the studio for
     # variations and re-runs (so each differs); none: the engine's own.
     seed = models.PositiveIntegerField(null=True, blank=True)
+    # For an edit made from a comment drawn on the frame: where it applies
+    # (x, y, w, h from 0 to 1, and "at", the seconds it was drawn at).
+    region = models.JSONField(null=True, blank=True)
     input_assets = models.ManyToManyField(Asset, blank=True, related_name="versions")
     # Review comments on the parent that this edit set out to address.
     addressed_comments = models.ManyToManyField("Comment", blank=True, related_name="addressed_by")
@@ -265,6 +268,18 @@ class Version(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("version_detail", args=[self.project_id, self.number])
+
+    @property
+    def region_said(self) -> str:
+        """The region an edit applied in, as a person reads it."""
+        if not self.region:
+            return ""
+        r = self.region
+        at = f", drawn at {r['at']:g} s" if r.get("at") is not None else ""
+        return (
+            f"x {r['x']:.0%}–{r['x'] + r['w']:.0%}, y {r['y']:.0%}–{r['y'] + r['h']:.0%} "
+            f"of the picture{at}"
+        )
 
     @property
     def label(self) -> str:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from PIL import Image, ImageDraw
+
 from projects.services.errors import StudioError
 
 COLORS = ("red", "yellow", "green", "blue", "white")
@@ -104,6 +106,136 @@ def _number(value: object, n: int) -> float:
     if not 0 <= value <= 1:
         raise _refused(f"Shape {n}: coordinates are from 0 to 1 (of the picture); got {value}.")
     return round(float(value), 4)
+
+
+# Regions: where an edit made from a drawn-on comment applies.
+
+# A pin marks a spot: the region around it is this far each way.
+PIN_REACH = 0.06
+# A region smaller than this a side is widened to it.
+MIN_REGION_SIDE = 0.04
+
+
+def annotation_region(shapes: list[Shape], *, at: float | None = None) -> dict | None:
+    """The box around what a drawing marks (its boxes, pins and strokes),
+    as an edit's region: x, y, w, h from 0 to 1, and the time it was drawn
+    at; None for no drawing."""
+    if not shapes:
+        return None
+    left, top, right, bottom = 1.0, 1.0, 0.0, 0.0
+    for shape in shapes:
+        if shape["kind"] == "box":
+            xs = [shape["x"], shape["x"] + shape["w"]]
+            ys = [shape["y"], shape["y"] + shape["h"]]
+        elif shape["kind"] == "pin":
+            xs = [shape["x"] - PIN_REACH, shape["x"] + PIN_REACH]
+            ys = [shape["y"] - PIN_REACH, shape["y"] + PIN_REACH]
+        else:
+            xs = [x for x, _ in shape["points"]]
+            ys = [y for _, y in shape["points"]]
+        left, right = min(left, *xs), max(right, *xs)
+        top, bottom = min(top, *ys), max(bottom, *ys)
+    return region_checked(
+        {
+            "x": max(0.0, left),
+            "y": max(0.0, top),
+            "w": min(1.0, right) - max(0.0, left),
+            "h": min(1.0, bottom) - max(0.0, top),
+            **({"at": at} if at is not None else {}),
+        }
+    )
+
+
+def region_checked(raw: object) -> dict | None:
+    """An edit's region in its normal form, or a refusal saying what is
+    wrong with it (field "region")."""
+    if raw is None or raw == {}:
+        return None
+    if not isinstance(raw, dict):
+        raise StudioError("A region is a box: x, y, w and h from 0 to 1.", field="region")
+    values = {}
+    for name in ("x", "y", "w", "h"):
+        value = raw.get(name)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+            raise StudioError(
+                f"The region's {name} is a number from 0 to 1 (of the picture).", field="region"
+            )
+        values[name] = float(value)
+    for side, start in (("w", "x"), ("h", "y")):
+        if values[side] < MIN_REGION_SIDE:
+            values[start] = max(0.0, min(values[start], 1 - MIN_REGION_SIDE))
+            values[side] = MIN_REGION_SIDE
+        if values[start] + values[side] > 1.0001:
+            raise StudioError("The region goes past the edge of the picture.", field="region")
+    region = {name: round(value, 4) for name, value in values.items()}
+    at = raw.get("at")
+    if at is not None:
+        if isinstance(at, bool) or not isinstance(at, int | float) or at < 0:
+            raise StudioError("The region's time is seconds into the video.", field="region")
+        region["at"] = round(float(at), 3)
+    return region
+
+
+def region_words(region: dict) -> str:
+    """Where the region is, as an instruction says it: "inside the marked
+    box at the top left"."""
+    centre_x = region["x"] + region["w"] / 2
+    centre_y = region["y"] + region["h"] / 2
+    row = "top" if centre_y < 1 / 3 else "bottom" if centre_y > 2 / 3 else ""
+    column = "left" if centre_x < 1 / 3 else "right" if centre_x > 2 / 3 else ""
+    place = " ".join(filter(None, [row, column])) or "middle"
+    return f"inside the marked box at the {place}"
+
+
+def region_from_json(text: str) -> dict | None:
+    """The region a form posted (JSON text); none when left empty."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        raw = json.loads(text)
+    except ValueError as error:
+        raise StudioError("The region could not be read.", field="region") from error
+    return region_checked(raw)
+
+
+def annotated_frame(picture: Image.Image, *, region: dict, shapes: list[Shape]) -> Image.Image:
+    """The frame as a model is shown it beside the instruction: the
+    reviewer's drawing on it, and the region's box."""
+    image = picture.convert("RGB")
+    draw = ImageDraw.Draw(image)
+    width, height = image.size
+    line = max(2, min(width, height) // 160)
+    # The region first: the reviewer's own drawing shows over it.
+    box = (region["x"], region["y"], region["x"] + region["w"], region["y"] + region["h"])
+    draw.rectangle(_pixels(box, width, height), outline=DRAWN_COLOURS["red"], width=line)
+    for shape in shapes:
+        colour = DRAWN_COLOURS[shape["color"]]
+        if shape["kind"] == "box":
+            box = (shape["x"], shape["y"], shape["x"] + shape["w"], shape["y"] + shape["h"])
+            draw.rectangle(_pixels(box, width, height), outline=colour, width=line)
+        elif shape["kind"] == "pin":
+            x, y = shape["x"] * width, shape["y"] * height
+            reach = line * 4
+            draw.ellipse((x - reach, y - reach, x + reach, y + reach), outline=colour, width=line)
+        else:
+            points = [(x * width, y * height) for x, y in shape["points"]]
+            draw.line(points, fill=colour, width=line)
+    return image
+
+
+DRAWN_COLOURS = {
+    "red": (255, 59, 48),
+    "yellow": (255, 214, 10),
+    "green": (52, 199, 89),
+    "blue": (10, 132, 255),
+    "white": (255, 255, 255),
+}
+
+
+def _pixels(box: tuple[float, ...], width: int, height: int) -> tuple[int, int, int, int]:
+    left, top, right, bottom = box
+    return round(left * width), round(top * height), round(right * width), round(bottom * height)
 
 
 def _refused(message: str) -> StudioError:

@@ -17,6 +17,7 @@ from typing import TypedDict
 from django.conf import settings
 
 from projects.models import Asset, Comment, Project, Version
+from projects.services.annotations import region_checked
 from projects.services.engines import capabilities_of, engine_names
 from projects.services.errors import StudioError
 from projects.services.prompts import PROMPT_FIELDS, edit_prompt, prompt_from_fields
@@ -47,6 +48,7 @@ class VersionArguments(TypedDict, total=False):
     addressed_comments: list[Comment]
     section_start: float | None
     seed: int | None
+    region: dict | None
 
 
 @dataclass(frozen=True)
@@ -206,6 +208,7 @@ def edit_arguments(
     addresses: Iterable[int] = (),
     section_start: float | None = None,
     fps: int | None = None,
+    region: object = None,
 ) -> VersionArguments:
     """An edit's arguments: it keeps its parent's shape as far as the engine
     can make it (see ``edit_plan``), its frame rate too unless ``fps`` asks
@@ -255,6 +258,7 @@ def edit_arguments(
         fps=fps or plan.fps,
         engine=engine,
         section_start=section_start,
+        region=region_checked(region),
     )
 
 
@@ -276,6 +280,7 @@ def rerun_arguments(source: Version) -> VersionArguments:
         assets=list(source.input_assets.all()),
         addressed_comments=list(source.addressed_comments.all()),
         section_start=source.section_start,
+        region=source.region,
     )
     if source.parent_id:
         arguments["parent"] = source.parent

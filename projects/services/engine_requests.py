@@ -16,6 +16,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from projects.models import Asset, Version
+from projects.services.annotations import annotated_frame
+from projects.services.engines import capabilities_of
 from projects.services.leases import (
     LeaseLost,
     WorkerStopping,
@@ -33,7 +35,7 @@ from studio.engines.base import (
     InputMedia,
     Task,
 )
-from studio.engines.video import VideoError, clip_section
+from studio.engines.video import VideoError, clip_section, frame_image_at
 
 
 class LeaseKeeper:
@@ -140,6 +142,13 @@ def generation_request(
                 )
                 if submitting and _needs_fitting(version, parent):
                     parent_video = _fitted(version, parent_video, Path(workdir))
+        if (
+            version.region
+            and parent_video is not None
+            and submitting
+            and not capabilities_of(version.engine).edits_in_region
+        ):
+            images.append(_annotated_frame(version, parent_video, Path(workdir)))
         yield _request(
             version,
             images=images,
@@ -170,12 +179,33 @@ def _request(
         previous_interaction_id=version.previous_interaction_id,
         parent_video=parent_video,
         seed=version.seed,
+        region=(
+            tuple(version.region[name] for name in ("x", "y", "w", "h")) if version.region else None
+        ),
         **(
             {"keep_alive": LeaseKeeper(version), "paid_call_starting": PaidCallMark(version)}
             if submitting
             else {}
         ),
     )
+
+
+def _annotated_frame(version: Version, parent_video: InputMedia, workdir: Path) -> InputMedia:
+    """The parent's frame where the region was drawn, with the drawing on it,
+    for an engine that is shown where to edit rather than told coordinates."""
+    region = version.region
+    drawn = [c for c in version.addressed_comments.all() if c.annotation]
+    at = region.get("at")
+    shapes = next((c.annotation for c in drawn if c.start_seconds == at), [])
+    try:
+        picture = frame_image_at(parent_video.path, at or 0.0)
+    except VideoError as error:
+        raise EngineError(
+            ErrorKind.INVALID_INPUT, f"The frame to mark could not be read: {error}"
+        ) from error
+    path = workdir / f"annotated-{version.pk}.png"
+    annotated_frame(picture, region=region, shapes=shapes).save(path, "PNG")
+    return InputMedia(key=f"annotated-{version.pk}", kind="image", path=path, mime_type="image/png")
 
 
 def _needs_fitting(version: Version, parent: Version) -> bool:

@@ -89,6 +89,7 @@ def _entry(v: Version, index: TreeIndex, inputs: list[Asset]) -> dict:
         "resolution": v.resolution,
         "duration_seconds": v.duration_seconds,
         "fps": v.fps,
+        "region": v.region,
         "seed": v.seed,
         "engine": v.engine,
         "model": v.model,

@@ -12,7 +12,7 @@ from django.utils import timezone
 from projects.models import Activity, Comment, Membership, Project, Review, Version
 from projects.services.access import require
 from projects.services.activity import activity_record
-from projects.services.annotations import annotation_checked
+from projects.services.annotations import annotation_checked, annotation_region, region_words
 from projects.services.broadcast import record_event
 from projects.services.engines import get_engine
 from projects.services.errors import StudioError
@@ -156,9 +156,26 @@ def comments_edit_instruction(comments: Iterable[Comment]) -> str:
     """An edit prompt written from review comments, each with its time range."""
     lines = []
     for comment in sorted(comments, key=lambda c: (c.start_seconds is None, c.start_seconds or 0)):
-        text = sentence(" ".join(comment.body.split()))
-        lines.append(f"{comment.timecode} {text}".strip())
+        text = " ".join(comment.body.split())
+        if region := comment_region(comment):
+            # A drawing says where: the words carry it to any engine.
+            text = f"{text.rstrip('.!?')}, {region_words(region)}"
+        lines.append(f"{comment.timecode} {sentence(text)}".strip())
     return "\n".join(lines)
+
+
+def comment_region(comment: Comment) -> dict | None:
+    """The region a comment's drawing marks, at its time."""
+    return annotation_region(comment.annotation, at=comment.start_seconds)
+
+
+def edit_region(comments: Iterable[Comment]) -> dict | None:
+    """The region an edit made from these comments applies in: the first
+    drawn-on one's (an edit has one region)."""
+    for comment in sorted(comments, key=lambda c: (c.start_seconds is None, c.start_seconds or 0)):
+        if region := comment_region(comment):
+            return region
+    return None
 
 
 def review_decide(

@@ -62,6 +62,7 @@ def version_create(
     section_start: float | None = None,
     seed: int | None = None,
     fps: int = FPS,
+    region: dict | None = None,
 ) -> Version:
     """Create a queued Version and enqueue its generation, in one transaction:
     both are committed or neither is."""
@@ -92,6 +93,8 @@ def version_create(
             raise StudioError(f"{parent.label} is not ready yet; edit it once it is.")
     elif parent is not None:
         raise StudioError("Only edits have a parent version.", field="parent")
+    if region is not None and kind != Version.Kind.EDIT:
+        raise StudioError("Only an edit applies in a region of the picture.", field="region")
     if kind == Version.Kind.IMAGE_TO_VIDEO and not assets:
         raise StudioError("Upload a still to animate.", field="image")
     if any(asset.project_id != project.pk for asset in assets):
@@ -155,6 +158,7 @@ def version_create(
             previous_interaction_id=parent.interaction_id if parent else "",
             section_start=section_start if kind == Version.Kind.EDIT else None,
             seed=seed,
+            region=region,
             cost_estimate=cost_estimate(
                 engine=engine, resolution=resolution, duration_seconds=duration_seconds, fps=fps
             ),

@@ -236,7 +236,7 @@ def _form_errors(request, project, membership, *, status: int = 422, **forms) ->
 
 
 # Fields of an edit's request that the edit form shows next to their input.
-_EDIT_FORM_FIELDS = {"instruction", "preserve", "engine", "section_start", "fps"}
+_EDIT_FORM_FIELDS = {"instruction", "preserve", "engine", "section_start", "fps", "region"}
 
 
 @require_POST
@@ -256,6 +256,7 @@ def version_edit(request: HttpRequest, project_id: int, number: int) -> HttpResp
                 addresses=data["addresses"],
                 section_start=data["section_start"],
                 fps=data["fps"],
+                region=data["region"],
             )
             version = versions.version_create(
                 project=project, membership=membership, author=request.user, **arguments

@@ -3,6 +3,7 @@ edit, decisions, the pick, compare and provenance."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 from django.contrib import messages
@@ -143,12 +144,14 @@ def comments_to_edit(request: HttpRequest, project_id: int, number: int) -> Http
     engine = composer.edit_engine_default(version)
     checked = review.comments_for_edit(comments, engine=engine)
     usable = [c for c in checked if not c.refusal]
+    region = review.edit_region(c.comment for c in usable)
     form = EditForm(
         initial={
             "instruction": "\n".join(c.line for c in usable),
             "keep_rest_same": True,
             "addresses": ",".join(str(c.comment.pk) for c in usable),
             "engine": engine,
+            "region": json.dumps(region) if region else "",
         },
         parent=version,
     )

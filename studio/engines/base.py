@@ -115,6 +115,10 @@ class Capabilities:
     # Whether an edit can keep its parent's rate when it is none of those
     # (an uploaded 25 fps clip); otherwise it is made at the nearest.
     edits_keep_any_frame_rate: bool = False
+    # Whether an edit's region (a box drawn on the frame) is applied as its
+    # coordinates; otherwise the studio sends the frame with the box drawn on
+    # it as an image, and the instruction says where in words.
+    edits_in_region: bool = False
     # Whether poll() works on the request's files (an engine that renders
     # while polled) or from the interaction alone, so polls need no copies.
     polls_with_files: bool = True
@@ -168,6 +172,9 @@ class GenerationRequest:
     # Where the engine's randomness starts, for a variation or a re-run that
     # must differ from its siblings; None: the engine's own choice.
     seed: int | None = None
+    # For an edit: where in the picture it applies, as x, y, width and height
+    # from 0 to 1 of the frame (a box a reviewer drew); None: everywhere.
+    region: tuple[float, float, float, float] | None = None
     # The studio's hooks into submit(). An engine calls keep_alive() during
     # long free steps (uploads, waiting for them to be processed) so its
     # claim on the work holds, and paid_call_starting() immediately before

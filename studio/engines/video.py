@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import io
 import itertools
+import math
 import shutil
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -386,6 +387,17 @@ def transcode_to_mp4(
         for resampled in resampler.resample(None):
             writer.write_audio(resampled.to_ndarray())
     return probe_video(destination)
+
+
+def frame_image_at(path: Path | str, seconds: float) -> Image.Image:
+    """The picture a video shows at ``seconds`` (its last past the end)."""
+    info = probe_video(path)
+    index = min(max(0, math.floor(seconds * info.fps + 0.02)), max(info.frame_count - 1, 0))
+    frames = decode_frames_at(path, [index])
+    try:
+        return next(frames).to_image()
+    finally:
+        frames.close()
 
 
 def poster_jpeg(path: Path | str, *, at_fraction: float = 0.3) -> bytes:

@@ -3,18 +3,29 @@ with the keyboard, draws a box there and comments; the maker, in a second
 browser, sees the marker arrive live on the scrub bar itself, previews the
 note by hovering it and, after that live update, clicks it to land on the
 same frame; then shuttles with J / K / L, loops a range marked with I / O
-and changes the speed."""
+and changes the speed; then turns the comment into an edit that carries
+the box, and the new version is brighter inside it and the same outside."""
 
+import io
+
+import av
+import numpy as np
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.helpers import maker_and_reviewer, wait_until
+from tests.e2e.helpers import (
+    maker_and_reviewer,
+    shown_version,
+    wait_for_new_version,
+    wait_for_status,
+    wait_until,
+)
 
 pytestmark = pytest.mark.e2e
 
 
 def test_frame_48_from_the_keyboard_to_a_marker_on_the_scrub_bar(new_context, screenshot):
-    maker, reviewer, _, v1 = maker_and_reviewer(
+    maker, reviewer, project_id, v1 = maker_and_reviewer(
         new_context, title="Frame check", prompt="A bottle of lemonade on a sunny table"
     )
 
@@ -44,9 +55,9 @@ def test_frame_48_from_the_keyboard_to_a_marker_on_the_scrub_bar(new_context, sc
     reviewer.mouse.down()
     reviewer.mouse.move(area["x"] + area["width"] * 0.8, area["y"] + area["height"] * 0.4, steps=6)
     reviewer.mouse.up()
-    form.get_by_label("New comment").fill("Brighten the label in this box")
+    form.get_by_label("New comment").fill("Make this brighter")
     form.get_by_role("button", name="Comment").click()
-    mine = reviewer.locator(".comment-list .comment", has_text="Brighten the label")
+    mine = reviewer.locator(".comment-list .comment", has_text="Make this brighter")
     expect(mine.locator("button.timecode")).to_have_text("00:00:02:00")
 
     # The maker sees the marker arrive live on the scrub bar, where 0:02 is.
@@ -57,7 +68,7 @@ def test_frame_48_from_the_keyboard_to_a_marker_on_the_scrub_bar(new_context, sc
     preview = maker.locator(f"#scrub-{v1.pk} .marker-preview")
     expect(preview).to_be_visible()
     expect(preview).to_contain_text("00:00:02:00")
-    expect(preview).to_contain_text("Brighten the label in this box")
+    expect(preview).to_contain_text("Make this brighter")
     # After that live update, the marker still works: it lands on frame 48.
     marker.click()
     maker_bar = maker.locator(f"#scrub-{v1.pk}")
@@ -113,3 +124,37 @@ def test_frame_48_from_the_keyboard_to_a_marker_on_the_scrub_bar(new_context, sc
     expect(video).to_have_js_property("playbackRate", 0.5)
     maker.keyboard.press("k")
     expect(video).to_have_js_property("paused", True)
+
+    # The maker turns the drawn-on comment into an edit: it carries the box,
+    # and the new version is brighter inside it and the same outside.
+    theirs = maker.locator(".comment-list .comment", has_text="Make this brighter")
+    theirs.get_by_label("Use this comment in the next edit").check()
+    maker.get_by_role("button", name="Turn the checked comments into an edit").click()
+    edit_form = maker.locator("#edit-form")
+    expect(edit_form.get_by_label("What to change")).to_have_value(
+        "[2s] Make this brighter, inside the marked box at the top."
+    )
+    expect(edit_form.locator(".region-note")).to_contain_text("inside the marked box")
+    before = shown_version(maker)
+    edit_form.get_by_role("button", name="Make the edit").click()
+    v2 = wait_for_new_version(maker, before, project_id)
+    wait_for_status(maker, v2, "ready")
+    expect(maker.locator("details.parameters")).to_contain_text("Region")
+
+    def frame_at_two(number: int) -> np.ndarray:
+        body = maker.request.get(f"/projects/{project_id}/v/{number}/video.mp4").body()
+        with av.open(io.BytesIO(body)) as container:
+            for frame in container.decode(video=0):
+                if frame.time >= 2.2:
+                    return frame.to_ndarray(format="rgb24").astype(int)
+        raise AssertionError("no frame at 2.2 s")
+
+    old, new = frame_at_two(1), frame_at_two(2)
+    height, width = old.shape[:2]
+    inside = (
+        slice(round(0.1 * height) + 8, round(0.4 * height) - 8),
+        slice(round(0.5 * width) + 8, round(0.8 * width) - 8),
+    )
+    assert new[inside].mean() > old[inside].mean() + 10
+    left = (slice(None), slice(0, round(0.5 * width) - 16))
+    assert np.abs(new[left] - old[left]).mean() < 3

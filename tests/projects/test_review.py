@@ -3,6 +3,7 @@ and provenance, through the views people use."""
 
 import json
 from datetime import timedelta
+from html import escape
 
 import pytest
 from django.urls import reverse
@@ -341,7 +342,14 @@ def test_comments_become_an_edit_that_resolves_them_when_approved(client, team, 
         headers={"HX-Request": "true"},
     )
     assert response.status_code == 200
-    assert "[0-1.5s] Make it warmer.\n[2s] Add on-screen text &quot;SALE&quot;." in response.text
+    # The drawn-on comment says where, in words and as the edit's region.
+    assert (
+        "[0-1.5s] Make it warmer.\n"
+        "[2s] Add on-screen text &quot;SALE&quot;, inside the marked box at the top."
+    ) in response.text
+    region = {"x": 0.1, "y": 0.05, "w": 0.8, "h": 0.2, "at": 2.0}
+    assert f'name="region" value="{escape(json.dumps(region))}"' in response.text
+    assert "The edit applies inside the marked box at the top" in response.text
     assert 'name="keep_rest_same" id="id_keep_rest_same" checked' in response.text
     instruction = review.comments_edit_instruction([late, early])
     edit_response = client.post(
@@ -351,11 +359,13 @@ def test_comments_become_an_edit_that_resolves_them_when_approved(client, team, 
             "keep_rest_same": "on",
             "engine": "local",
             "addresses": f"{late.pk},{early.pk}",
+            "region": json.dumps(region),
         },
     )
     assert edit_response.status_code == 302
     child = Version.objects.get(parent=real)
     assert set(child.addressed_comments.all()) == {late, early}
+    assert child.region == region
     tasks()
     child.refresh_from_db()
     assert child.status == Version.Status.READY, child.error_message

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 from av.video.frame import VideoFrame
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from studio.engines.base import EngineError, ErrorKind, ProgressCallback
 from studio.engines.local.looks import COLOR_LOOKS, apply_look
@@ -25,8 +25,10 @@ from studio.engines.local.operations import (
     MIN_EDIT_SECONDS,
     ChangeSpeed,
     ColorGrade,
+    CropToRegion,
     EditOperation,
     Mute,
+    Obscure,
     Reframe,
     Reverse,
     TextOverlay,
@@ -48,6 +50,9 @@ from studio.engines.video import (
     sound_of,
     write_mp4,
 )
+
+# x, y, width and height from 0 to 1 of the picture.
+type Region = tuple[float, float, float, float]
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,10 @@ class EditPlan:
     overlays: tuple[tuple[TextOverlay, int, int], ...]  # with output frame range
     keep_audio: bool
     fps: Fraction  # the output's; the source's unless another was asked for
+    obscures: tuple[tuple[str, int, int], ...] = ()  # style, output frame range
+    # Where looks, blur and text apply, in output pixels (left, top, right,
+    # bottom); None: the whole frame.
+    region: tuple[int, int, int, int] | None = None
 
     @property
     def frame_count(self) -> int:
@@ -94,6 +103,10 @@ class EditPlan:
 
     def describe(self) -> str:
         applied = [op.describe() for op in self.operations]
+        if self.region is not None and any(
+            isinstance(op, ColorGrade | Obscure | TextOverlay) for op in self.operations
+        ):
+            applied.append("inside the marked box")
         if self.fps != self.source.fps:
             applied.append(f"made at {self.fps} fps")
         return "Applied: " + "; ".join(applied) + "."
@@ -157,7 +170,7 @@ def _timeline(operations: Sequence[EditOperation], source: VideoInfo) -> Timelin
 
 
 def _geometry(
-    operations: Sequence[EditOperation], source: VideoInfo
+    operations: Sequence[EditOperation], source: VideoInfo, region: Region | None
 ) -> tuple[int, int, Box | None]:
     """The output size, and the box of each source frame scaled into it."""
     width, height = source.width // 2 * 2, source.height // 2 * 2
@@ -169,11 +182,36 @@ def _geometry(
         if target is not None:
             width, height = target
             crop = cover_box((source.width, source.height), target)
+    if any(isinstance(op, CropToRegion) for op in operations):
+        if region is None:
+            raise EngineError(
+                ErrorKind.INVALID_INPUT,
+                "Cropping to the box needs a box: draw one on the frame in a comment and "
+                "turn the comment into the edit.",
+            )
+        crop = _widened(region, (source.width, source.height), width / height)
     return width, height, crop
 
 
+def _widened(region: Region, size: tuple[int, int], ratio: float) -> Box:
+    """The region (0 to 1 of the picture) in pixels, widened or heightened to
+    ``ratio`` around its centre and kept inside the picture."""
+    frame_width, frame_height = size
+    x, y, w, h = region
+    width, height = w * frame_width, h * frame_height
+    if width / height < ratio:
+        width = height * ratio
+    else:
+        height = width / ratio
+    width, height = min(width, frame_width), min(height, frame_height)
+    centre_x, centre_y = (x + w / 2) * frame_width, (y + h / 2) * frame_height
+    left = min(max(0.0, centre_x - width / 2), frame_width - width)
+    top = min(max(0.0, centre_y - height / 2), frame_height - height)
+    return (left, top, left + width, top + height)
+
+
 def _frame_span(
-    operation: ColorGrade | TextOverlay, timeline: Timeline, fps: Fraction
+    operation: ColorGrade | TextOverlay | Obscure, timeline: Timeline, fps: Fraction
 ) -> tuple[int, int]:
     """The output frames an operation holds for, first to end (exclusive);
     its seconds are on the edited video, negative ones counted from its end."""
@@ -184,6 +222,8 @@ def _frame_span(
     if end_frame <= first_frame:
         if isinstance(operation, TextOverlay):
             what = f'The text "{operation.text}" would not be on screen'
+        elif isinstance(operation, Obscure):
+            what = f"The {operation.style} would apply to no frame"
         else:
             what = f"The {COLOR_LOOKS[operation.look]} would apply to no frame"
         raise EngineError(
@@ -194,11 +234,16 @@ def _frame_span(
 
 
 def plan_edit(
-    operations: Sequence[EditOperation], source: VideoInfo, *, fps: int | None = None
+    operations: Sequence[EditOperation],
+    source: VideoInfo,
+    *,
+    fps: int | None = None,
+    region: Region | None = None,
 ) -> EditPlan:
     """Resolve operations against the parent video (see the module docstring);
     INVALID_INPUT for what it cannot do to this video. ``fps`` other than the
-    parent's (rounded) retimes the edit to it, keeping its length."""
+    parent's (rounded) retimes the edit to it, keeping its length; a region
+    holds its looks, blur and text (or is what it crops to)."""
     if source.frame_count < 1:
         raise EngineError(ErrorKind.INVALID_INPUT, "The parent video has no frames.")
     timeline = _timeline(operations, source)
@@ -206,7 +251,17 @@ def plan_edit(
     if fps is not None and fps != round(source.fps):
         output_fps = Fraction(fps)
         timeline = replace(timeline, frames=max(1, round(timeline.frames * fps / source.fps)))
-    width, height, crop = _geometry(operations, source)
+    width, height, crop = _geometry(operations, source, region)
+    cropped = any(isinstance(op, CropToRegion) for op in operations)
+    box = None
+    if region is not None and not cropped:
+        x, y, w, h = region
+        box = (
+            round(x * width),
+            round(y * height),
+            max(round((x + w) * width), round(x * width) + 2),
+            max(round((y + h) * height), round(y * height) + 2),
+        )
     return EditPlan(
         operations=tuple(operations),
         source=source,
@@ -226,6 +281,12 @@ def plan_edit(
         ),
         keep_audio=source.has_audio and not any(isinstance(op, Mute) for op in operations),
         fps=output_fps,
+        obscures=tuple(
+            (op.style, *_frame_span(op, timeline, output_fps))
+            for op in operations
+            if isinstance(op, Obscure)
+        ),
+        region=box,
     )
 
 
@@ -318,13 +379,16 @@ def _edited_frames(
     overlays = []
     for overlay, first_frame, end_frame in plan.overlays:
         layer, x, y = overlay_layer(overlay, plan.width, plan.height)
+        if plan.region is not None:
+            x, y = _centred_in(layer.size, plan.region, (plan.width, plan.height))
         overlays.append(_Overlay(layer, (x, y), first_frame, end_frame))
     frames = _timeline_frames(plan.timeline, parent, workdir)
     try:
         for index, frame in enumerate(frames):
             showing = [o for o in overlays if o.first_frame <= index < o.end_frame]
             looks = [look for look, first, end in plan.looks if first <= index < end]
-            if plan.crop is None and not looks and not showing:
+            obscures = [style for style, first, end in plan.obscures if first <= index < end]
+            if plan.crop is None and not looks and not showing and not obscures:
                 # Untouched frames go to the encoder as decoded: no RGB round trip.
                 yield frame
                 continue
@@ -332,13 +396,49 @@ def _edited_frames(
                 image = frame.to_image()
             else:
                 image = crop_frame(frame, plan.crop, (plan.width, plan.height))
-            for look in looks:
-                image = apply_look(image, look)
+            if looks or obscures:
+                image = _changed_in_region(image, plan.region, looks, obscures)
             for overlay in showing:
                 image.paste(overlay.layer, overlay.origin, overlay.layer)
             yield image
     finally:
         frames.close()
+
+
+def _changed_in_region(
+    image: Image.Image,
+    region: tuple[int, int, int, int] | None,
+    looks: list[str],
+    obscures: list[str],
+) -> Image.Image:
+    """Looks, then blur or pixelation, inside the region (or everywhere)."""
+    part = image if region is None else image.crop(region)
+    for look in looks:
+        part = apply_look(part, look)
+    short = min(part.size)
+    for style in obscures:
+        if style == "blur":
+            part = part.filter(ImageFilter.GaussianBlur(max(2, short // 12)))
+        else:
+            cells = max(1, short // 12)
+            small = part.resize(
+                (max(1, part.width // cells), max(1, part.height // cells)), Image.Resampling.BOX
+            )
+            part = small.resize(part.size, Image.Resampling.NEAREST)
+    if region is None:
+        return part
+    image.paste(part, region[:2])
+    return image
+
+
+def _centred_in(
+    size: tuple[int, int], region: tuple[int, int, int, int], frame: tuple[int, int]
+) -> tuple[int, int]:
+    """Where a layer of ``size`` sits centred on the region, inside the frame."""
+    left, top, right, bottom = region
+    x = (left + right - size[0]) // 2
+    y = (top + bottom - size[1]) // 2
+    return min(max(0, x), max(0, frame[0] - size[0])), min(max(0, y), max(0, frame[1] - size[1]))
 
 
 def render_edit(

@@ -87,6 +87,7 @@ def interaction_id_for(request: GenerationRequest) -> str:
         "duration_seconds": request.duration_seconds,
         # Only where they differ from a plain request, so earlier ids hold.
         **({"fps": request.fps} if request.fps != FPS else {}),
+        **({"region": list(request.region)} if request.region else {}),
         **({"seed": request.seed} if request.seed is not None else {}),
         "images": [_media_fingerprint(media) for media in request.images],
         "videos": [_media_fingerprint(media) for media in request.videos],
@@ -120,6 +121,7 @@ class LocalEngine:
             resolutions=("480p", "720p", "1080p"),
             frame_rates=FRAME_RATES,
             edits_keep_any_frame_rate=True,
+            edits_in_region=True,
             min_duration=MIN_DURATION,
             max_duration=MAX_DURATION,
             max_images=1,
@@ -275,7 +277,7 @@ class LocalEngine:
                 f"An edit keeps its parent's {float(source.fps):g} fps or is made at "
                 f"{', '.join(map(str, FRAME_RATES))} fps, not {request.fps}.",
             )
-        plan = plan_edit(operations, source, fps=request.fps)
+        plan = plan_edit(operations, source, fps=request.fps, region=request.region)
 
         def render(output: Path, workdir: Path, progress: ProgressCallback) -> None:
             render_edit(plan, parent.path, output, workdir, progress)

@@ -12,8 +12,8 @@ grammar, which would also be one more dependency to learn.
     sentence    := clause (joiner clause)*
     joiner      := "," | ";" | "and" | "then" | "also" | "but"
     clause      := lead* phrase* tail?
-    phrase      := trim | mute | look | speed | reverse | reframe | position
-                 | span | text-word | QUOTED | word
+    phrase      := region | trim | mute | look | speed | reverse | crop-to-region
+                 | reframe | obscure | position | span | text-word | QUOTED | word
     tail        := negation phrase* | preservation phrase*
 
 A ``phrase`` is tried at each token in that order, so "2x brighter" is a look
@@ -41,8 +41,10 @@ from studio.engines.local.operations import (
     MIN_EDIT_SECONDS,
     ChangeSpeed,
     ColorGrade,
+    CropToRegion,
     EditOperation,
     Mute,
+    Obscure,
     Reframe,
     Reverse,
     TextOverlay,
@@ -50,13 +52,14 @@ from studio.engines.local.operations import (
 )
 from studio.engines.local.tokens import Kind, Token, tokenize
 
-_HOLDS_FOR_PART = (ColorGrade, TextOverlay)
+_HOLDS_FOR_PART = (ColorGrade, TextOverlay, Obscure)
 _OPERATION_NAMES = {
     Trim: "A trim",
     ChangeSpeed: "A speed change",
     Reverse: "Reversing",
     Reframe: "Reframing",
     Mute: "Muting",
+    CropToRegion: "Cropping to the box",
 }
 
 type Span = tuple[float, float | None]
@@ -245,8 +248,11 @@ class _Parser:
             else:
                 clause.text_words.append(token)
             return True
+        if self.region():
+            return True
         operation = self.trim() or self.mute() or self.look() or self.speed()
-        operation = operation or self.reverse() or self.reframe()
+        operation = operation or self.reverse() or self.crop_to_region() or self.reframe()
+        operation = operation or self.obscure()
         if operation is not None:
             clause.operations.append((start, operation))
         elif (where := self.where()) is not None:
@@ -329,6 +335,25 @@ class _Parser:
             if self.match(*rule) is not None:
                 return Reframe(aspect_ratio)
         return None
+
+    def obscure(self) -> Obscure | None:
+        for style, rule in vocab.OBSCURES:
+            if self.match(*rule) is not None:
+                return Obscure(style)
+        return None
+
+    def crop_to_region(self) -> CropToRegion | None:
+        return CropToRegion() if self.match_any(vocab.CROPS_TO_REGION) else None
+
+    def region(self) -> bool:
+        """The words naming the edit's region, and where it is."""
+        if self.match(*vocab.REGION_WORDS) is None:
+            return False
+        self.match("?at|in|on|near", "?the")
+        while self.match(vocab.REGION_PLACES) is not None:
+            pass
+        self.match("?of", "?the", "?screen|frame|picture|video")
+        return True
 
     def where(self) -> tuple[str, bool] | None:
         """Where text goes, and whether it was called a lower third."""
@@ -492,6 +517,10 @@ def parse_instruction(instruction: str) -> list[EditOperation]:
             ErrorKind.NOT_UNDERSTOOD,
             f"The local engine found no edit to make. It understands: {vocab.UNDERSTOOD_EDITS}.",
         )
+    if any(isinstance(op, CropToRegion) for op in operations) and any(
+        isinstance(op, Reframe) for op in operations
+    ):
+        raise _invalid("The edit asks to crop to the box and to reframe: choose one.")
     for kind, label in ((ChangeSpeed, "speeds"), (Reframe, "aspect ratios")):
         if len({op for op in operations if isinstance(op, kind)}) > 1:
             raise _invalid(f"The edit asks for two different {label}.")

@@ -109,4 +109,39 @@ class Mute:
         return "removed the audio"
 
 
-EditOperation = Reframe | TextOverlay | Trim | ChangeSpeed | Reverse | ColorGrade | Mute
+@dataclass(frozen=True)
+class Obscure:
+    """Blur or pixelate the picture (inside the edit's region, when it has
+    one: a logo, a face, a number plate) for a time, as a look holds."""
+
+    style: str  # "blur" or "pixelate"
+    start: float = 0.0
+    end: float | None = None
+
+    def describe(self) -> str:
+        done = "blurred" if self.style == "blur" else "pixelated"
+        if self.start == 0 and self.end is None:
+            return done
+        return f"{done} {describe_range(self.start, self.end)}"
+
+
+@dataclass(frozen=True)
+class CropToRegion:
+    """Reframe onto the edit's region: the marked box, widened to the
+    video's aspect ratio, fills the frame."""
+
+    def describe(self) -> str:
+        return "cropped to the marked box"
+
+
+EditOperation = (
+    Reframe
+    | TextOverlay
+    | Trim
+    | ChangeSpeed
+    | Reverse
+    | ColorGrade
+    | Mute
+    | Obscure
+    | CropToRegion
+)

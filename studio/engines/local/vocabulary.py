@@ -8,7 +8,9 @@ from __future__ import annotations
 from studio.engines.local.operations import (
     ChangeSpeed,
     ColorGrade,
+    CropToRegion,
     Mute,
+    Obscure,
     Reframe,
     Reverse,
     TextOverlay,
@@ -19,7 +21,9 @@ UNDERSTOOD_EDITS = (
     "reframe to 9:16, 16:9 or 1:1 (portrait, landscape, square); "
     'add text or subtitles in quotes (add text "LAUNCH DAY" at the top from 1s to 3s); '
     "trim (trim to 3s, cut the first 2 seconds); speed up or slow motion; reverse; "
-    "black and white, warmer, cooler, brighter, darker, night or neon; mute"
+    "black and white, warmer, cooler, brighter, darker, night or neon; blur or pixelate; "
+    "crop to the marked box; mute. With a box drawn on the frame, looks, blur and text "
+    "apply inside it"
 )
 
 SPEEDS = (2.0, 0.5)
@@ -55,6 +59,8 @@ CONTEXT: dict[type, frozenset[str]] = {
     Reframe: words("reframe re frame crop cropped aspect ratio format orientation mode reformat"),
     ColorGrade: words("grade grading tone tones saturation up down exposure time glow palette"),
     TextOverlay: words("add insert put write show display screen big large bold white that"),
+    Obscure: words("out face faces logo logos plate plates number name names brand sign"),
+    CropToRegion: words("in on into onto to marked drawn box region area selection"),
 }
 TEXT_WORDS = words(
     """text title titles headline label words overlay banner onscreen card say saying says
@@ -83,6 +89,25 @@ LOOKS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("darker", ("dark|darker|darken|dimmer|dim",)),
     ("darker", ("decrease|lower|reduce|less", "?the", "brightness|exposure")),
 )
+OBSCURES = (
+    ("blur", ("blur|blurred|blurry|soften",)),
+    ("pixelate", ("pixelate|pixelated|pixelise|pixelize|pixelize|mosaic|censor|censored",)),
+)
+CROPS_TO_REGION = (
+    (
+        "crop|zoom|reframe|punch",
+        "?in",
+        "?on|into|onto|to",
+        "?the|this|that",
+        "?marked|drawn",
+        "box|region|area|selection",
+    ),
+)
+# Where the edit's region is, as the studio writes it after a comment drawn
+# on the frame ("inside the marked box at the top left"): it names the
+# region the engine is given, and asks for nothing itself.
+REGION_WORDS = ("inside|in|within", "?the|this|that", "marked|drawn|selected", "box|region|area")
+REGION_PLACES = "top|bottom|upper|lower|middle|centre|center|left|right"
 SLOW = (
     ("slow", "motion|mo"),
     ("slo", "mo"),
