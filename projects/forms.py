@@ -332,3 +332,46 @@ class RoleForm(forms.Form):
 
 class ReconcileForm(forms.Form):
     decision = forms.ChoiceField(choices=[("resubmit", "Submit again"), ("cancel", "Cancel")])
+
+
+class GuestLinkForm(forms.Form):
+    days = forms.TypedChoiceField(
+        coerce=int,
+        choices=[(1, "1 day"), (7, "7 days"), (30, "30 days")],
+        initial=7,
+        label="Open for",
+    )
+    password = forms.CharField(
+        required=False,
+        max_length=128,
+        widget=forms.PasswordInput(render_value=False),
+        label="Password (optional)",
+        help_text="At least 8 characters; tell it to your guests yourself.",
+    )
+    label = forms.CharField(required=False, max_length=100, label="For (optional)")
+    also = forms.CharField(
+        required=False,
+        max_length=300,
+        label="Also share (version numbers)",
+        help_text="For example: 2, 5, 7.",
+    )
+
+    def clean_also(self) -> list[int]:
+        raw = self.cleaned_data.get("also") or ""
+        parts = [p.strip().lstrip("vV") for p in raw.replace(";", ",").split(",") if p.strip()]
+        if not all(p.isdigit() and len(p) < 10 for p in parts):
+            raise forms.ValidationError("Write version numbers, separated by commas.")
+        return [int(p) for p in parts]
+
+
+class GuestNameForm(forms.Form):
+    name = forms.CharField(max_length=80, label="Your name")
+    password = forms.CharField(
+        required=False, max_length=128, widget=forms.PasswordInput, label="The link's password"
+    )
+
+    def __init__(self, *args, needs_password: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.needs_password = needs_password
+        if not needs_password:
+            del self.fields["password"]

@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from projects.views import (
     accounts,
+    guests,
     health,
     live,
     media,
@@ -29,6 +30,8 @@ version_patterns = [
     path("reviews/", review.review_create, name="review_create"),
     path("pick/", review.version_pick, name="version_pick"),
     path("provenance.json", review.version_provenance, name="version_provenance"),
+    path("guests/", guests.guest_link_create, name="guest_link_create"),
+    path("guests/<int:link_id>/revoke/", guests.guest_link_revoke, name="guest_link_revoke"),
 ]
 
 # /projects/<project_id>/...
@@ -91,5 +94,34 @@ urlpatterns = [
     path("settings/tokens/new/", tokens.api_token_create, name="api_token_create"),
     path(
         "settings/tokens/<int:token_id>/revoke/", tokens.api_token_revoke, name="api_token_revoke"
+    ),
+]
+
+# /review/<token>/...: guest review links, for people without an account.
+urlpatterns += [
+    path("review/<str:token>/", guests.guest_home, name="guest_home"),
+    path("review/<str:token>/status", guests.guest_link_status, name="guest_link_status"),
+    path("review/<str:token>/v/<int:number>/", guests.guest_version, name="guest_version"),
+    path(
+        "review/<str:token>/v/<int:number>/video.mp4",
+        guests.guest_media,
+        {"what": "video"},
+        name="guest_video",
+    ),
+    path(
+        "review/<str:token>/v/<int:number>/poster.jpg",
+        guests.guest_media,
+        {"what": "poster"},
+        name="guest_poster",
+    ),
+    path(
+        "review/<str:token>/v/<int:number>/comments/",
+        guests.guest_comment,
+        name="guest_comment",
+    ),
+    path(
+        "review/<str:token>/v/<int:number>/decision/",
+        guests.guest_decision,
+        name="guest_decision",
     ),
 ]

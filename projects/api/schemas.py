@@ -396,7 +396,8 @@ class CommentOut(Schema):
     id: int
     version: int
     parent: int | None
-    author: str | None
+    author: str | None = Field(description="A guest's name is marked “(guest)”.")
+    guest: bool = Field(description="Written through a guest review link.")
     body: str
     start_seconds: float | None
     end_seconds: float | None
@@ -427,6 +428,7 @@ class ReviewOut(Schema):
     id: int
     version: int
     reviewer: str | None
+    guest: bool = Field(description="Decided through a guest review link.")
     decision: DecisionName
     note: str
     created_at: datetime

@@ -3,6 +3,7 @@
 
 from projects.models.api import ApiToken, IdempotencyRecord
 from projects.models.budget import BudgetMonth
+from projects.models.guests import GuestLink
 from projects.models.operations import (
     EngineThrottle,
     HousekeepingRun,
@@ -26,6 +27,7 @@ __all__ = [
     "Comment",
     "CommentQuerySet",
     "EngineThrottle",
+    "GuestLink",
     "HousekeepingRun",
     "IdempotencyRecord",
     "Invitation",

@@ -32,6 +32,11 @@ class Comment(models.Model):
         "self", on_delete=models.CASCADE, null=True, blank=True, related_name="replies"
     )
     body = models.TextField()
+    # Written through a guest review link: the name the guest gave.
+    guest_name = models.CharField(max_length=80, blank=True)
+    guest_link = models.ForeignKey(
+        "projects.GuestLink", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     start_seconds = models.FloatField(null=True, blank=True)
     end_seconds = models.FloatField(null=True, blank=True)
     # The frames those times show, at the video's frame rate (frame 0 first).
@@ -69,6 +74,13 @@ class Comment(models.Model):
     @property
     def is_resolved(self) -> bool:
         return self.resolved_at is not None
+
+    @property
+    def author_name(self) -> str:
+        """Who wrote it, a guest marked as such."""
+        if self.guest_name:
+            return f"{self.guest_name} (guest)"
+        return self.author.get_username() if self.author else "someone"
 
     @property
     def annotation_json(self) -> str:
@@ -140,6 +152,11 @@ class Review(models.Model):
     )
     decision = models.CharField(max_length=20, choices=Decision)
     note = models.TextField(blank=True)
+    # Decided through a guest review link: the name the guest gave.
+    guest_name = models.CharField(max_length=80, blank=True)
+    guest_link = models.ForeignKey(
+        "projects.GuestLink", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -147,6 +164,12 @@ class Review(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_decision_display()} on {self.version}"
+
+    @property
+    def reviewer_name(self) -> str:
+        if self.guest_name:
+            return f"{self.guest_name} (guest)"
+        return self.reviewer.get_username() if self.reviewer else "someone"
 
 
 class Activity(models.Model):
@@ -167,6 +190,8 @@ class Activity(models.Model):
         Version, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
     detail = models.CharField(max_length=300, blank=True)
+    # Done through a guest review link: the name the guest gave.
+    guest_name = models.CharField(max_length=80, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -174,7 +199,13 @@ class Activity(models.Model):
         indexes = [models.Index(fields=["project", "-created_at"], name="activity_feed_idx")]
 
     def __str__(self) -> str:
-        return f"{self.actor} {self.get_verb_display()} {self.version}"
+        return f"{self.actor_name} {self.get_verb_display()} {self.version}"
+
+    @property
+    def actor_name(self) -> str:
+        if self.guest_name:
+            return f"{self.guest_name} (guest)"
+        return self.actor.get_username() if self.actor else "someone"
 
 
 class Presence(models.Model):

@@ -15,9 +15,15 @@ def activity_record(
     verb: str,
     version: Version | None = None,
     detail: str = "",
+    guest_name: str = "",
 ) -> Activity:
     return Activity.objects.create(
-        project=project, actor=actor, verb=verb, version=version, detail=detail[:300]
+        project=project,
+        actor=actor,
+        verb=verb,
+        version=version,
+        detail=detail[:300],
+        guest_name=guest_name,
     )
 
 

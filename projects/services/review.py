@@ -44,6 +44,37 @@ def comment_create(
     """A comment, at a time or over a range, perhaps with a drawing on the
     frame at its start (see ``annotations``), or a reply to one."""
     require(membership.can_comment, "Viewers can watch but not comment.")
+    fields = comment_fields(
+        version=version,
+        body=body,
+        start_seconds=start_seconds,
+        end_seconds=end_seconds,
+        parent=parent,
+        annotation=annotation,
+    )
+    with transaction.atomic():
+        comment = Comment.objects.create(version=version, author=membership.user, **fields)
+        activity_record(
+            project=version.project,
+            actor=membership.user,
+            verb=Activity.Verb.COMMENTED,
+            version=version,
+            detail=f"{comment.timecode_display} {comment.body}".strip(),
+        )
+        record_event(version, kind="comments")
+    return comment
+
+
+def comment_fields(
+    *,
+    version: Version,
+    body: str,
+    start_seconds: float | None = None,
+    end_seconds: float | None = None,
+    parent: Comment | None = None,
+    annotation: object = None,
+) -> dict:
+    """A comment's fields, checked: whoever writes it (a member or a guest)."""
     body = body.strip()
     if not body:
         raise StudioError("Write a comment.", field="body")
@@ -73,27 +104,15 @@ def comment_create(
         end_seconds = round(min(end_seconds, duration), 3)
         if end_seconds <= start_seconds:
             raise StudioError("The range must end after it starts.", field="end_seconds")
-    with transaction.atomic():
-        comment = Comment.objects.create(
-            version=version,
-            author=membership.user,
-            parent=parent,
-            body=body,
-            start_seconds=start_seconds,
-            end_seconds=end_seconds,
-            start_frame=frame_at(version, start_seconds),
-            end_frame=frame_at(version, end_seconds),
-            annotation=shapes,
-        )
-        activity_record(
-            project=version.project,
-            actor=membership.user,
-            verb=Activity.Verb.COMMENTED,
-            version=version,
-            detail=f"{comment.timecode_display} {body}".strip(),
-        )
-        record_event(version, kind="comments")
-    return comment
+    return {
+        "parent": parent,
+        "body": body,
+        "start_seconds": start_seconds,
+        "end_seconds": end_seconds,
+        "start_frame": frame_at(version, start_seconds),
+        "end_frame": frame_at(version, end_seconds),
+        "annotation": shapes,
+    }
 
 
 def comment_edit(*, comment: Comment, membership: Membership, body: str) -> Comment:

@@ -251,7 +251,7 @@
     }
     const action = KEYS[event.key.toLowerCase()];
     const player = panelPlayer();
-    if (!action || !player || !document.getElementById("project-live")) return;
+    if (!action || !player) return;
     event.preventDefault();
     action(player);
   }, true);

@@ -6,7 +6,7 @@ over the player while it is at that time (and not elsewhere)."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.helpers import maker_and_reviewer
+from tests.e2e.helpers import drag_box, maker_and_reviewer
 
 pytestmark = pytest.mark.e2e
 
@@ -29,12 +29,7 @@ def test_a_box_drawn_at_two_seconds_reaches_the_maker_live(new_context, screensh
     expect(form.get_by_role("button", name="Box")).to_have_attribute("aria-pressed", "true")
     expect(player).to_have_js_property("paused", True)
     expect(form.get_by_label("At (seconds)")).to_have_value("2")
-    layer = reviewer.locator(f'svg.drawing-layer[data-for="player-{v1.pk}"]')
-    area = layer.bounding_box()
-    reviewer.mouse.move(area["x"] + area["width"] * 0.1, area["y"] + area["height"] * 0.2)
-    reviewer.mouse.down()
-    reviewer.mouse.move(area["x"] + area["width"] * 0.4, area["y"] + area["height"] * 0.5, steps=6)
-    reviewer.mouse.up()
+    drag_box(reviewer, v1.pk, (0.1, 0.2), (0.4, 0.5))
     expect(form.locator(".draw-count")).to_have_text("1 shape drawn")
     form.get_by_label("New comment").fill("The logo should be bigger here")
 

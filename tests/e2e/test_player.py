@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.helpers import (
+    drag_box,
     maker_and_reviewer,
     shown_version,
     wait_for_new_version,
@@ -49,12 +50,7 @@ def test_frame_48_from_the_keyboard_to_a_marker_on_the_scrub_bar(new_context, sc
     form = reviewer.locator(".comment-form")
     form.get_by_role("button", name="Box").click()
     expect(form.get_by_label("At (seconds)")).to_have_value("2")
-    layer = reviewer.locator(f'svg.drawing-layer[data-for="player-{v1.pk}"]')
-    area = layer.bounding_box()
-    reviewer.mouse.move(area["x"] + area["width"] * 0.5, area["y"] + area["height"] * 0.1)
-    reviewer.mouse.down()
-    reviewer.mouse.move(area["x"] + area["width"] * 0.8, area["y"] + area["height"] * 0.4, steps=6)
-    reviewer.mouse.up()
+    drag_box(reviewer, v1.pk, (0.5, 0.1), (0.8, 0.4))
     form.get_by_label("New comment").fill("Make this brighter")
     form.get_by_role("button", name="Comment").click()
     mine = reviewer.locator(".comment-list .comment", has_text="Make this brighter")
