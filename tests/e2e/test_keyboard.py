@@ -19,7 +19,9 @@ from tests.e2e.helpers import (
 
 pytestmark = pytest.mark.e2e
 
-MAX_TABS = 80
+# A whole page's worth of stops: the player's own controls, its frame
+# tools, the review and edit forms and the composer come before the tree.
+MAX_TABS = 120
 # Roles of the things a person operates; each needs a name.
 CONTROL_ROLES = {
     "button",
