@@ -13,12 +13,14 @@ from projects.models import (
     BudgetMonth,
     Comment,
     EngineThrottle,
+    GuestLink,
     HousekeepingRun,
     IdempotencyRecord,
     Invitation,
     Membership,
     Presence,
     Project,
+    QuotaUse,
     Review,
     Version,
     WorkerHeartbeat,
@@ -170,6 +172,21 @@ class BudgetMonthAdmin(ReadOnlyAdmin):
 @admin.register(EngineThrottle)
 class EngineThrottleAdmin(ReadOnlyAdmin):
     list_display = ["account", "until"]
+    search_fields = ["account"]
+
+
+@admin.register(QuotaUse)
+class QuotaUseAdmin(ReadOnlyAdmin):
+    list_display = ["account", "version", "used_at"]
+    search_fields = ["account"]
+    ordering = ["-used_at"]
+
+
+@admin.register(GuestLink)
+class GuestLinkAdmin(ReadOnlyAdmin):
+    list_display = ["project", "label", "created_by", "expires_at", "revoked_at"]
+    search_fields = ["project__title", "label"]
+    exclude = ["token_digest", "password"]
 
 
 @admin.register(HousekeepingRun)
