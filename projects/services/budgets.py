@@ -62,13 +62,19 @@ def current_month() -> date:
     return timezone.localdate().replace(day=1)
 
 
+def rate_per_second(*, engine: str, resolution: str, fps: float = FPS) -> Decimal:
+    """What a second of video costs on the engine at this frame rate: the
+    prices are quoted for 24 fps, and the model bills the frames it makes."""
+    rate = settings.STUDIO_PRICE_PER_SECOND.get(engine, {}).get(resolution, Decimal(0))
+    return rate * round(fps) / FPS
+
+
 def billed_cost(*, engine: str, resolution: str, seconds: float, fps: float = FPS) -> Decimal:
     """What a video of this length costs on the engine: its rate per second
-    (quoted for 24 fps: the model bills the frames it makes) times the whole
-    seconds it lasts (at least one)."""
-    rate = settings.STUDIO_PRICE_PER_SECOND.get(engine, {}).get(resolution, Decimal(0))
+    times the whole seconds it lasts (at least one)."""
+    rate = rate_per_second(engine=engine, resolution=resolution, fps=fps)
     whole = max(1, int(Decimal(str(seconds)).quantize(Decimal(1), rounding=ROUND_HALF_UP)))
-    return (rate * whole * Decimal(str(round(fps))) / FPS).quantize(Decimal("0.0001"))
+    return (rate * whole).quantize(Decimal("0.0001"))
 
 
 def budget_status(*, project: Project) -> BudgetStatus:

@@ -18,6 +18,7 @@ from django.conf import settings
 
 from projects.models import Asset, Comment, Project, Version
 from projects.services.annotations import region_checked
+from projects.services.budgets import rate_per_second
 from projects.services.engines import capabilities_of, engine_names
 from projects.services.errors import StudioError
 from projects.services.prompts import PROMPT_FIELDS, edit_prompt, prompt_from_fields
@@ -366,6 +367,4 @@ def validate_generation_choices(
 def cost_estimate(
     *, engine: str, resolution: str, duration_seconds: int, fps: int = FPS
 ) -> Decimal:
-    """The price per second is for 24 fps: the model bills frames made."""
-    rates = settings.STUDIO_PRICE_PER_SECOND.get(engine, {})
-    return rates.get(resolution, Decimal(0)) * duration_seconds * fps / FPS
+    return rate_per_second(engine=engine, resolution=resolution, fps=fps) * duration_seconds

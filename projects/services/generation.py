@@ -42,6 +42,8 @@ from projects.services.progress import typical_seconds
 from projects.services.queue import enqueue_generation
 from projects.services.storage import delete_files, local_copy, store_bytes, store_file
 from projects.services.throttle import (
+    QUOTA_EXHAUSTED,
+    QUOTA_WAIT,
     QuotaExhausted,
     QuotaWait,
     quota_check,
@@ -148,11 +150,6 @@ def _submit(version: Version, engine: Engine) -> None:
         return
     _submitted(version, engine, submission)
     _poll(version, engine)
-
-
-# What error_kind says of a version over its engine's quota.
-QUOTA_WAIT = "quota"
-QUOTA_EXHAUSTED = "quota_exhausted"
 
 
 def _over_quota(version: Version, over: QuotaWait | QuotaExhausted, *, expect: str) -> None:

@@ -18,12 +18,10 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from projects.models import Activity, Comment, GuestLink, Membership, Project, Review, Version
+from projects.models import Comment, GuestLink, Membership, Project, Review, Version
 from projects.services.access import require
-from projects.services.activity import activity_record
-from projects.services.broadcast import record_event
 from projects.services.errors import StudioError
-from projects.services.review import comment_fields
+from projects.services.review import comment_fields, comment_record, review_record
 
 LINK_DAYS = (1, 7, 30)
 MAX_VERSIONS = 50
@@ -173,20 +171,9 @@ def guest_comment_create(
         end_seconds=end_seconds,
         annotation=annotation,
     )
-    with transaction.atomic():
-        comment = Comment.objects.create(
-            version=version, author=None, guest_name=name, guest_link=link, **fields
-        )
-        activity_record(
-            project=version.project,
-            actor=None,
-            guest_name=name,
-            verb=Activity.Verb.COMMENTED,
-            version=version,
-            detail=f"{comment.timecode_display} {comment.body}".strip(),
-        )
-        record_event(version, kind="comments")
-    return comment
+    return comment_record(
+        version=version, fields=fields, author=None, guest_name=name, guest_link=link
+    )
 
 
 def guest_review_decide(
@@ -198,25 +185,14 @@ def guest_review_decide(
     if decision not in Review.Decision.values:
         raise StudioError("Choose approve or request changes.", field="decision")
     _check_rate(link)
-    with transaction.atomic():
-        review = Review.objects.create(
-            version=version,
-            reviewer=None,
-            guest_name=name,
-            guest_link=link,
-            decision=decision,
-            note=note.strip()[:2000],
-        )
-        activity_record(
-            project=version.project,
-            actor=None,
-            guest_name=name,
-            verb=Activity.Verb.DECIDED,
-            version=version,
-            detail=review.get_decision_display() + (f": {review.note}" if review.note else ""),
-        )
-        record_event(version, kind="decision")
-    return review
+    return review_record(
+        version=version,
+        reviewer=None,
+        decision=decision,
+        note=note,
+        guest_name=name,
+        guest_link=link,
+    )
 
 
 def _check_rate(link: GuestLink) -> None:

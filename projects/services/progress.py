@@ -10,6 +10,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from projects.models import Version
+from projects.services.throttle import QUOTA_WAIT
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,7 @@ class ProgressView:
 def progress_view(version: Version, *, typical_seconds: float | None = None) -> ProgressView:
     phase = version.get_status_display()
     if version.status == Version.Status.QUEUED and version.retry_at:
-        if version.error_kind == "quota":
+        if version.error_kind == QUOTA_WAIT:
             left = max(1, round((version.retry_at - timezone.now()).total_seconds()))
             phase = f"Waiting for quota, about {left} s"
         else:

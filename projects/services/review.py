@@ -6,10 +6,19 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from projects.models import Activity, Comment, Membership, Project, Review, Version
+from projects.models import (
+    Activity,
+    Comment,
+    GuestLink,
+    Membership,
+    Project,
+    Review,
+    Version,
+)
 from projects.services.access import require
 from projects.services.activity import activity_record
 from projects.services.annotations import annotation_checked, annotation_region, region_words
@@ -18,17 +27,16 @@ from projects.services.engines import get_engine
 from projects.services.errors import StudioError
 from projects.services.prompts import sentence
 from studio.engines.base import EngineError
+from studio.engines.video import FRAME_TOLERANCE, frame_index
 
 
 def frame_at(version: Version, seconds: float | None) -> int | None:
-    """The frame shown at ``seconds``. A time written to the millisecond at
-    a frame's start may fall a hair before it: a fiftieth of a frame counts
-    as the frame."""
+    """The frame the version's video shows at ``seconds``."""
     if seconds is None:
         return None
     duration = version.video_duration or version.duration_seconds
-    last = max(0, math.ceil(duration * version.fps - 0.02) - 1)
-    return min(max(0, math.floor(seconds * version.fps + 0.02)), last)
+    frames = math.ceil(duration * version.fps - FRAME_TOLERANCE)
+    return frame_index(seconds, version.fps, frames)
 
 
 def comment_create(
@@ -52,11 +60,27 @@ def comment_create(
         parent=parent,
         annotation=annotation,
     )
+    return comment_record(version=version, fields=fields, author=membership.user)
+
+
+def comment_record(
+    *,
+    version: Version,
+    fields: dict,
+    author: AbstractBaseUser | None,
+    guest_name: str = "",
+    guest_link: GuestLink | None = None,
+) -> Comment:
+    """Store a checked comment (``comment_fields``), note it in the feed and
+    tell the pages, in one transaction."""
     with transaction.atomic():
-        comment = Comment.objects.create(version=version, author=membership.user, **fields)
+        comment = Comment.objects.create(
+            version=version, author=author, guest_name=guest_name, guest_link=guest_link, **fields
+        )
         activity_record(
             project=version.project,
-            actor=membership.user,
+            actor=author,
+            guest_name=guest_name,
             verb=Activity.Verb.COMMENTED,
             version=version,
             detail=f"{comment.timecode_display} {comment.body}".strip(),
@@ -159,7 +183,7 @@ def comments_for_edit(comments: Iterable[Comment], *, engine: str) -> list[Comme
     would make the edit: the local engine acts on its own commands only; a
     model reads every line."""
     checked = []
-    for comment in sorted(comments, key=lambda c: (c.start_seconds is None, c.start_seconds or 0)):
+    for comment in _in_time_order(comments):
         line = comments_edit_instruction([comment])
         try:
             get_engine(engine).check_instruction(line)
@@ -174,13 +198,18 @@ def comments_for_edit(comments: Iterable[Comment], *, engine: str) -> list[Comme
 def comments_edit_instruction(comments: Iterable[Comment]) -> str:
     """An edit prompt written from review comments, each with its time range."""
     lines = []
-    for comment in sorted(comments, key=lambda c: (c.start_seconds is None, c.start_seconds or 0)):
+    for comment in _in_time_order(comments):
         text = " ".join(comment.body.split())
         if region := comment_region(comment):
             # A drawing says where: the words carry it to any engine.
             text = f"{text.rstrip('.!?')}, {region_words(region)}"
         lines.append(f"{comment.timecode} {sentence(text)}".strip())
     return "\n".join(lines)
+
+
+def _in_time_order(comments: Iterable[Comment]) -> list[Comment]:
+    """By timecode, untimed last (as CommentQuerySet.in_time_order)."""
+    return sorted(comments, key=lambda c: (c.start_seconds is None, c.start_seconds or 0))
 
 
 def comment_region(comment: Comment) -> dict | None:
@@ -191,7 +220,7 @@ def comment_region(comment: Comment) -> dict | None:
 def edit_region(comments: Iterable[Comment]) -> dict | None:
     """The region an edit made from these comments applies in: the first
     drawn-on one's (an edit has one region)."""
-    for comment in sorted(comments, key=lambda c: (c.start_seconds is None, c.start_seconds or 0)):
+    for comment in _in_time_order(comments):
         if region := comment_region(comment):
             return region
     return None
@@ -208,8 +237,8 @@ def review_decide(
     if version.status != Version.Status.READY:
         raise StudioError(f"{version.label} is not ready to review.")
     with transaction.atomic():
-        review = Review.objects.create(
-            version=version, reviewer=membership.user, decision=decision, note=note.strip()
+        review = review_record(
+            version=version, reviewer=membership.user, decision=decision, note=note
         )
         if decision == Review.Decision.APPROVED:
             addressed = list(version.addressed_comments.filter(resolved_at__isnull=True))
@@ -218,9 +247,33 @@ def review_decide(
             )
             for parent_version in {c.version for c in addressed}:
                 record_event(parent_version, kind="comments")
+    return review
+
+
+def review_record(
+    *,
+    version: Version,
+    reviewer: AbstractBaseUser | None,
+    decision: str,
+    note: str = "",
+    guest_name: str = "",
+    guest_link: GuestLink | None = None,
+) -> Review:
+    """Store a decision (checked by the caller), note it in the feed and tell
+    the pages."""
+    with transaction.atomic():
+        review = Review.objects.create(
+            version=version,
+            reviewer=reviewer,
+            guest_name=guest_name,
+            guest_link=guest_link,
+            decision=decision,
+            note=note.strip(),
+        )
         activity_record(
             project=version.project,
-            actor=membership.user,
+            actor=reviewer,
+            guest_name=guest_name,
             verb=Activity.Verb.DECIDED,
             version=version,
             detail=review.get_decision_display() + (f": {review.note}" if review.note else ""),

@@ -31,6 +31,10 @@ from projects.services.engines import capabilities_of
 QUOTA_MARGIN = timedelta(seconds=1)
 # An account that was never throttled.
 NEVER = datetime(2000, 1, 1, tzinfo=UTC)
+# What a version's error_kind says while it waits for the minute's quota,
+# and once the day's refused it.
+QUOTA_WAIT = "quota"
+QUOTA_EXHAUSTED = "quota_exhausted"
 
 
 def engine_account(engine: str) -> str:
@@ -129,6 +133,14 @@ def quota_check(*, engine: str) -> None:
         _refuse_if_over(engine_account(engine), quota, timezone.now())
 
 
+def quota_day_check(*, engine: str) -> None:
+    """Raise QuotaExhausted when the account's generations for the day are
+    used up (a request over the minute's quota only waits its turn)."""
+    quota = engine_quota(engine)
+    if quota.per_day:
+        _refuse_if_day_over(engine_account(engine), quota, timezone.now())
+
+
 def quota_take(*, engine: str, version_id: int) -> None:
     """Take one request of the account's quotas, or raise QuotaWait or
     QuotaExhausted. Counted and taken while holding the account's row, so
@@ -196,9 +208,9 @@ def _per_minute_now(account: str, quota: Quota, now: datetime) -> int | None:
     return quota.per_minute
 
 
-def _refuse_if_over(account: str, quota: Quota, now: datetime) -> None:
-    uses = QuotaUse.objects.filter(account=account)
-    if quota.per_day and uses.filter(used_at__gte=_day_start(now)).count() >= quota.per_day:
+def _refuse_if_day_over(account: str, quota: Quota, now: datetime) -> None:
+    uses = QuotaUse.objects.filter(account=account, used_at__gte=_day_start(now))
+    if quota.per_day and uses.count() >= quota.per_day:
         resets_at = quota_day_resets_at(now)
         raise QuotaExhausted(
             f"Today's {quota.per_day:,} generations on this engine's key are used up; the "
@@ -206,6 +218,11 @@ def _refuse_if_over(account: str, quota: Quota, now: datetime) -> None:
             f"(in {_duration(resets_at - now)}). Nothing was charged.",
             resets_at=resets_at,
         )
+
+
+def _refuse_if_over(account: str, quota: Quota, now: datetime) -> None:
+    _refuse_if_day_over(account, quota, now)
+    uses = QuotaUse.objects.filter(account=account)
     limit = _per_minute_now(account, quota, now)
     if limit:
         window = _minute() + QUOTA_MARGIN

@@ -34,7 +34,7 @@ from projects.services.composer import (
 from projects.services.engines import get_engine
 from projects.services.errors import StudioError
 from projects.services.queue import enqueue_generation
-from projects.services.throttle import QuotaExhausted, QuotaWait, quota_check
+from projects.services.throttle import QuotaExhausted, quota_day_check
 from studio.engines.base import FPS, EngineError, Task
 
 # Uploaded clips are imported by the studio itself, not made by an engine.
@@ -133,11 +133,9 @@ def version_create(
     if kind == Version.Kind.EDIT:
         _check_instruction(engine, prompt)
     try:
-        quota_check(engine=engine)
+        quota_day_check(engine=engine)
     except QuotaExhausted as out:
         raise StudioError(out.message, field="engine") from out
-    except QuotaWait:
-        pass  # it waits its turn in the queue
 
     with transaction.atomic():
         version = Version.objects.create(

@@ -389,11 +389,21 @@ def transcode_to_mp4(
     return probe_video(destination)
 
 
+# A time written to the millisecond at a frame's start may fall a hair
+# before it: a fiftieth of a frame counts as the frame.
+FRAME_TOLERANCE = 0.02
+
+
+def frame_index(seconds: float, fps: float, frame_count: int) -> int:
+    """The frame shown at ``seconds`` of a video of ``frame_count`` frames
+    (its last past the end)."""
+    return min(max(0, math.floor(seconds * fps + FRAME_TOLERANCE)), max(frame_count - 1, 0))
+
+
 def frame_image_at(path: Path | str, seconds: float) -> Image.Image:
     """The picture a video shows at ``seconds`` (its last past the end)."""
     info = probe_video(path)
-    index = min(max(0, math.floor(seconds * info.fps + 0.02)), max(info.frame_count - 1, 0))
-    frames = decode_frames_at(path, [index])
+    frames = decode_frames_at(path, [frame_index(seconds, float(info.fps), info.frame_count)])
     try:
         return next(frames).to_image()
     finally:
