@@ -16,8 +16,10 @@ from projects.models import (
     GuestLink,
     HousekeepingRun,
     IdempotencyRecord,
+    InboxSettings,
     Invitation,
     Membership,
+    Notification,
     Presence,
     Project,
     QuotaUse,
@@ -187,6 +189,26 @@ class GuestLinkAdmin(ReadOnlyAdmin):
     list_display = ["project", "label", "created_by", "expires_at", "revoked_at"]
     search_fields = ["project__title", "label"]
     exclude = ["token_digest", "password"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    list_display = [
+        "recipient",
+        "kind",
+        "project",
+        "version",
+        "actor_name",
+        "created_at",
+        "read_at",
+    ]
+    list_filter = ["kind"]
+    search_fields = ["recipient__username", "text"]
+
+
+@admin.register(InboxSettings)
+class InboxSettingsAdmin(ReadOnlyAdmin):
+    list_display = ["user", "email_digest", "last_digest_at"]
 
 
 @admin.register(HousekeepingRun)

@@ -96,6 +96,11 @@ if os.environ.get("EMAIL_HOST"):
 else:
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Omni Studio <studio@localhost>")
+# The studio's address as people reach it, for links in mail sent from a
+# worker (the notification digest), where no request says it.
+STUDIO_SITE_URL = os.environ.get("STUDIO_SITE_URL", "http://127.0.0.1:8000")
+# How often workers look for notification digests that are due.
+STUDIO_DIGEST_CHECK_SECONDS = float(os.environ.get("STUDIO_DIGEST_CHECK_SECONDS", "300"))
 # Who may create an account: "open" (anyone), or "invitation" (only someone
 # holding a workspace's invitation link).
 STUDIO_SIGNUP = os.environ.get("STUDIO_SIGNUP", "open")
@@ -127,6 +132,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
+                "projects.context_processors.inbox",
             ],
         },
     },

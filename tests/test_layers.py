@@ -59,7 +59,15 @@ def floor(name: str) -> int:
     """3: the web; 2: services (and forms, page data, tasks); 1: models,
     media, engines. Django's project files (settings, urls, asgi) stand on
     top and outside."""
-    if name.startswith(("projects.views", "projects.live", "projects.api")):
+    if name.startswith(
+        (
+            "projects.views",
+            "projects.live",
+            "projects.api",
+            "projects.templatetags",
+            "projects.context_processors",
+        )
+    ):
         return 3
     if name in {"projects.urls", "projects.admin", "projects.apps"} or name.startswith(
         "projects.management"

@@ -16,7 +16,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.http import Http404
 
-from projects.live.fragments import render_catch_up
+from projects.live.fragments import render_catch_up, render_inbox_link
 from projects.live.hub import Subscriber, get_hub
 from projects.services import access, broadcast
 
@@ -65,6 +65,8 @@ class ProjectConsumer(AsyncWebsocketConsumer):
         try:
             await get_hub().join(self.subscriber, seq=self.project.event_seq)
             await self._catch_up(since, seq=self.project.event_seq)
+            # The header's unread count, left out of the page's own render.
+            await self.send(text_data=await database_sync_to_async(render_inbox_link)(user.pk))
         except Exception:
             # An open socket that hears nothing is worse than a closed one:
             # the page reconnects, or polls meanwhile.

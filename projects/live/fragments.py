@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.contrib.auth import get_user_model
 from django.template.loader import render_to_string
 
 from projects.forms import CommentForm, ReviewForm
@@ -30,6 +31,7 @@ from projects.page_data import (
 )
 from projects.services import broadcast, tree
 from projects.services.activity import recent_activities
+from projects.services.notifications import unread_count
 
 TEMPLATE = "projects/project_detail.html"
 CATCH_UP_LIMIT = 50
@@ -137,6 +139,14 @@ def render_catch_up(project: Project, role: str, *, since: int) -> str:
     context.update(event_seq=seq, first_seq=since + 1, include_presence=True)
     context["viewers"] = broadcast.viewers(project)
     return _render(context, role)
+
+
+def render_inbox_link(user_id: int) -> str:
+    """The header's inbox link with the user's unread count, to swap in."""
+    user = get_user_model()(pk=user_id)
+    return render_to_string(
+        "base.html#inbox_link", {"inbox_unread": unread_count(user=user), "oob": True}
+    ).strip()
 
 
 def render_presence(project_id: int) -> str:

@@ -30,7 +30,13 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from projects.live.fragments import Batch, render_batch, render_catch_up, render_presence
+from projects.live.fragments import (
+    Batch,
+    render_batch,
+    render_catch_up,
+    render_inbox_link,
+    render_presence,
+)
 from projects.models import Project, Version
 from projects.services import broadcast
 
@@ -169,6 +175,8 @@ class LiveHub:
                 self._queue(message["project_id"], room, message)
         elif kind == "presence.changed":
             await self._deliver_presence(message["project_id"])
+        elif kind == "inbox.changed":
+            await self._deliver_inbox(message["user_id"])
         elif kind == "session.ended":
             await self._end(self.users.get(message["user_id"], ()), code=4401)
         elif kind == "membership.revoked":
@@ -360,6 +368,15 @@ class LiveHub:
         if not pages:
             return
         html = await database_sync_to_async(render_presence)(project_id)
+        self.renders += 1
+        await self._send_all((s, html) for s in pages)
+
+    async def _deliver_inbox(self, user_id: int) -> None:
+        """The user's unread count changed: their open pages' header."""
+        pages = [s for s in self.users.get(user_id, ()) if s.renderer is render_batch]
+        if not pages:
+            return
+        html = await database_sync_to_async(render_inbox_link)(user_id)
         self.renders += 1
         await self._send_all((s, html) for s in pages)
 

@@ -4,6 +4,7 @@
 from projects.models.api import ApiToken, IdempotencyRecord
 from projects.models.budget import BudgetMonth
 from projects.models.guests import GuestLink
+from projects.models.inbox import InboxSettings, Notification, NotificationQuerySet
 from projects.models.operations import (
     EngineThrottle,
     HousekeepingRun,
@@ -30,8 +31,11 @@ __all__ = [
     "GuestLink",
     "HousekeepingRun",
     "IdempotencyRecord",
+    "InboxSettings",
     "Invitation",
     "Membership",
+    "Notification",
+    "NotificationQuerySet",
     "Presence",
     "Project",
     "ProjectQuerySet",

@@ -42,6 +42,7 @@ from projects.models import (
     WorkerHeartbeat,
 )
 from projects.services.broadcast import PRESENCE_TIMEOUT
+from projects.services.notifications import digests_send
 from projects.services.storage import media_storage
 from projects.services.sweeper import resumable_versions, versions_sweep
 from projects.services.throttle import quota_uses_prune
@@ -152,6 +153,15 @@ def presence_prune(dry_run: bool) -> JobReport:
     return report
 
 
+def digests_mail(dry_run: bool) -> JobReport:
+    """Notification digests that are due (each member chose hourly or daily)."""
+    report = JobReport("digest", dry_run=dry_run)
+    mailed = digests_send(dry_run=dry_run)
+    report.count = len(mailed)
+    report.lines += [f"digest to {email}" for email in mailed]
+    return report
+
+
 def temp_folders_prune(dry_run: bool) -> JobReport:
     """Work folders of processes that died mid-work, untouched for longer
     than the margin."""
@@ -200,6 +210,7 @@ JOBS: tuple[Job, ...] = (
     Job("prune", lambda: settings.STUDIO_HOUSEKEEPING_PRUNE_SECONDS, records_prune),
     Job("temp", lambda: settings.STUDIO_HOUSEKEEPING_PRUNE_SECONDS, temp_folders_prune),
     Job("orphans", lambda: settings.STUDIO_HOUSEKEEPING_ORPHANS_SECONDS, orphans_prune),
+    Job("digest", lambda: settings.STUDIO_DIGEST_CHECK_SECONDS, digests_mail),
 )
 JOB_NAMES = tuple(job.name for job in JOBS)
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 from projects.models import Version
 from projects.services.broadcast import record_event
 from projects.services.budgets import budget_settle
+from projects.services.notifications import version_outcome_notify
 
 
 class LeaseLost(Exception):
@@ -77,4 +78,6 @@ def version_write(version: Version, *, expect: str, event: str = "state", **fiel
             setattr(version, name, value)
         if fields.get("status") in DONE:
             budget_settle(version=version, cost=fields.get("cost") or Decimal(0))
+        if "status" in fields:
+            version_outcome_notify(version=version)
         record_event(version, kind=event)

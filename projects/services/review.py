@@ -25,6 +25,11 @@ from projects.services.annotations import annotation_checked, annotation_region,
 from projects.services.broadcast import record_event
 from projects.services.engines import get_engine
 from projects.services.errors import StudioError
+from projects.services.notifications import (
+    comment_edited_notify,
+    comment_notify,
+    review_notify,
+)
 from projects.services.prompts import sentence
 from studio.engines.base import EngineError
 from studio.engines.video import FRAME_TOLERANCE, frame_index
@@ -85,6 +90,7 @@ def comment_record(
             version=version,
             detail=f"{comment.timecode_display} {comment.body}".strip(),
         )
+        comment_notify(comment=comment, actor=author)
         record_event(version, kind="comments")
     return comment
 
@@ -146,6 +152,7 @@ def comment_edit(*, comment: Comment, membership: Membership, body: str) -> Comm
     with transaction.atomic():
         comment.body = body.strip()
         comment.save(update_fields=["body", "updated_at"])
+        comment_edited_notify(comment=comment, actor=membership.user)
         record_event(comment.version, kind="comments")
     return comment
 
@@ -278,6 +285,7 @@ def review_record(
             version=version,
             detail=review.get_decision_display() + (f": {review.note}" if review.note else ""),
         )
+        review_notify(review=review)
         record_event(version, kind="decision")
     return review
 

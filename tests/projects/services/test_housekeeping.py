@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.core import mail
 from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.utils import timezone
@@ -14,13 +15,14 @@ from django_tasks_db.models import DBTaskResult
 from projects.models import (
     HousekeepingRun,
     IdempotencyRecord,
+    Membership,
     Presence,
     Version,
     WorkerHeartbeat,
 )
-from projects.services import housekeeping
+from projects.services import housekeeping, notifications, review
 from projects.services.storage import media_storage
-from tests.factories import VersionFactory
+from tests.factories import MembershipFactory, VersionFactory
 
 LONG_AGO = timezone.now() - timedelta(days=30)
 
@@ -212,3 +214,21 @@ def test_the_command_shows_first_then_acts(db, capsys):
     call_command("housekeeping", "--job", "reclaim")
     assert "reclaim: handled 1" in capsys.readouterr().out
     assert DBTaskResult.objects.get(pk=orphaned.pk).status == "FAILED"
+
+
+def test_the_digest_job_mails_whoever_is_due(project, member):
+    member.user.email = "ada@example.com"
+    member.user.save()
+    other = MembershipFactory(workspace=member.workspace, role=Membership.Role.REVIEWER)
+    version = VersionFactory(
+        project=project, author=member.user, status=Version.Status.READY, video_duration=3.0
+    )
+    notifications.inbox_settings_update(user=member.user, email_digest="daily")
+    review.comment_create(
+        version=version, membership=other, body=f"@{member.user.username} see the end"
+    )
+    assert housekeeping.digests_mail(dry_run=True).lines == ["digest to ada@example.com"]
+    assert mail.outbox == []
+    assert housekeeping.housekeeping_run(only=("digest",))[0].count == 1
+    assert [m.to for m in mail.outbox] == [["ada@example.com"]]
+    assert housekeeping.housekeeping_run(only=("digest",))[0].count == 0
