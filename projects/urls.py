@@ -50,6 +50,7 @@ project_patterns = [
     path("tree/segment/", tree.tree_segment, name="tree_segment"),
     path("branches/", tree.branch_list, name="branch_list"),
     path("find/", tree.version_find, name="version_find"),
+    path("members/", team.member_names, name="member_names"),
     path("assets/<int:asset_id>/", media.asset_media, name="asset_media"),
     path("comments/<int:comment_id>/edit/", review.comment_edit, name="comment_edit"),
     path("comments/<int:comment_id>/delete/", review.comment_delete, name="comment_delete"),

@@ -134,3 +134,17 @@ def membership_remove(*, by: Membership, target: Membership) -> None:
             user_group(user_id),
             {"type": "membership.revoked", "user_id": user_id, "workspace_id": workspace_id},
         )
+
+
+# Names offered while typing "@" in a comment: enough to choose from.
+MEMBER_NAMES_OFFERED = 8
+
+
+def member_names(*, workspace_id: int, prefix: str) -> list[str]:
+    """The workspace's members whose names start with ``prefix``, by name."""
+    prefix = prefix.strip().lstrip("@")[:150]
+    return list(
+        Membership.objects.filter(workspace_id=workspace_id, user__username__istartswith=prefix)
+        .order_by("user__username")
+        .values_list("user__username", flat=True)[:MEMBER_NAMES_OFFERED]
+    )

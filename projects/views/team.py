@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from projects.forms import (
     InvitationForm,
@@ -153,3 +153,12 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         {"invitation": invitation, "error": error},
         status=422 if error else 200,
     )
+
+
+@require_GET
+def member_names(request: HttpRequest, project_id: int) -> HttpResponse:
+    """Who "@" can name in this project's comments: its workspace's members
+    whose names start with ``q`` (for the comment box's suggestions)."""
+    project, _ = access.project_for_user(user=request.user, project_id=project_id)
+    names = team.member_names(workspace_id=project.workspace_id, prefix=request.GET.get("q", ""))
+    return JsonResponse({"members": names})

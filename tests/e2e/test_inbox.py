@@ -24,8 +24,16 @@ def test_a_mention_and_a_reply_reach_the_inbox_live(new_context, studio, screens
     expect(inbox_link(reviewer)).to_have_attribute("data-unread", "0")
     mark_no_reload(maker)
 
+    # "@" and the start of the name offer the maker; Enter puts it in.
     form = reviewer.locator(".comment-form")
-    form.get_by_label("New comment").fill(f"@{maker_name} the gulls are too loud at the end")
+    box = form.get_by_label("New comment")
+    box.press_sequentially("@" + maker_name[:4])
+    offered = form.get_by_role("listbox", name="Members to mention")
+    expect(offered.get_by_role("option")).to_have_text([f"@{maker_name}"])
+    box.press("Enter")
+    expect(offered).to_have_count(0)
+    box.press_sequentially("the gulls are too loud at the end")
+    expect(box).to_have_value(f"@{maker_name} the gulls are too loud at the end")
     form.get_by_role("button", name="Comment").click()
     comment = reviewer.locator(".comment-list li.comment", has_text="the gulls are too loud")
     expect(comment.locator(".mention")).to_have_text(f"@{maker_name}")

@@ -122,3 +122,16 @@ def test_the_inbox_needs_a_signed_in_member(client, db):
 def test_a_mention_stands_out_in_the_comment_and_stays_escaped(client, mentioned):
     page = signed_in(client, mentioned.editor).get(mentioned.version.get_absolute_url())
     assert '<span class="mention">@ada</span> the gulls &lt;b&gt;loud&lt;/b&gt;' in page.text
+
+
+def test_the_comment_box_is_offered_the_workspaces_members_only(client, mentioned):
+    signed_in(client, mentioned.reviewer)
+    url = reverse("member_names", args=[mentioned.version.project_id])
+    assert client.get(url, {"q": "A"}).json() == {"members": ["ada"]}
+    assert client.get(url, {"q": ""}).json() == {"members": ["ada", "grace"]}
+    assert client.get(url, {"q": "mall"}).json() == {"members": []}
+    MembershipFactory(user__username="adam")  # another workspace's
+    assert client.get(url, {"q": "ad"}).json() == {"members": ["ada"]}
+    outsider = MembershipFactory()
+    client.force_login(outsider.user)
+    assert client.get(url, {"q": "a"}).status_code == 404
