@@ -6,7 +6,7 @@ Services enqueue these by path (``projects.services.queue``).
 
 from django.tasks import task
 
-from projects.services import decisions, generation, sweeper
+from projects.services import decisions, generation, replays, sweeper
 
 
 @task
@@ -17,6 +17,11 @@ def advance_generation(version_id: int) -> None:
 @task
 def cancel_interaction(version_id: int) -> None:
     decisions.interaction_cancel(version_id=version_id)
+
+
+@task
+def advance_replay(replay_id: int) -> None:
+    replays.replay_advance(replay_id=replay_id)
 
 
 @task

@@ -11,6 +11,7 @@ from projects.models.operations import (
     QuotaUse,
     WorkerHeartbeat,
 )
+from projects.models.replays import Replay
 from projects.models.review import Activity, Comment, CommentQuerySet, Presence, Review
 from projects.models.team import Invitation, Membership, Workspace, WorkspaceQuerySet
 from projects.models.work import Asset, Project, ProjectQuerySet, Version, VersionQuerySet
@@ -40,6 +41,7 @@ __all__ = [
     "Project",
     "ProjectQuerySet",
     "QuotaUse",
+    "Replay",
     "Review",
     "Version",
     "VersionQuerySet",

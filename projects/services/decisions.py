@@ -22,6 +22,7 @@ from projects.services.budgets import budget_hold, budget_settle
 from projects.services.engines import get_engine
 from projects.services.errors import StudioError
 from projects.services.queue import CANCEL_INTERACTION, enqueue, enqueue_generation
+from projects.services.replays import replay_step_finished
 from studio.engines.base import EngineError, ErrorKind
 
 # Interaction errors that left no trace at the engine worth polling again.
@@ -50,6 +51,7 @@ def version_cancel(*, version: Version, membership: Membership) -> None:
         budget_settle(version=version, cost=Decimal(0))
         if version.interaction_id:
             enqueue(CANCEL_INTERACTION, version.pk)
+        replay_step_finished(version=version)
         record_event(version, kind="state")
 
 

@@ -43,6 +43,7 @@ from projects.models import (
 )
 from projects.services.broadcast import PRESENCE_TIMEOUT
 from projects.services.notifications import digests_send
+from projects.services.replays import replays_resume, replays_stuck
 from projects.services.storage import media_storage
 from projects.services.sweeper import resumable_versions, versions_sweep
 from projects.services.throttle import quota_uses_prune
@@ -153,6 +154,18 @@ def presence_prune(dry_run: bool) -> JobReport:
     return report
 
 
+def replays_move_on(dry_run: bool) -> JobReport:
+    """Replays whose step finished without moving them on (a worker died
+    between the two)."""
+    report = JobReport("replays", dry_run=dry_run)
+    if dry_run:
+        report.lines = [f"would move on replay {pk}" for pk in replays_stuck()]
+    else:
+        report.lines = [f"moved on replay {pk}" for pk in replays_resume()]
+    report.count = len(report.lines)
+    return report
+
+
 def digests_mail(dry_run: bool) -> JobReport:
     """Notification digests that are due (each member chose hourly or daily)."""
     report = JobReport("digest", dry_run=dry_run)
@@ -210,6 +223,7 @@ JOBS: tuple[Job, ...] = (
     Job("prune", lambda: settings.STUDIO_HOUSEKEEPING_PRUNE_SECONDS, records_prune),
     Job("temp", lambda: settings.STUDIO_HOUSEKEEPING_PRUNE_SECONDS, temp_folders_prune),
     Job("orphans", lambda: settings.STUDIO_HOUSEKEEPING_ORPHANS_SECONDS, orphans_prune),
+    Job("replays", lambda: settings.STUDIO_SWEEP_SECONDS, replays_move_on),
     Job("digest", lambda: settings.STUDIO_DIGEST_CHECK_SECONDS, digests_mail),
 )
 JOB_NAMES = tuple(job.name for job in JOBS)

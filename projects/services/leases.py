@@ -18,6 +18,7 @@ from projects.models import Version
 from projects.services.broadcast import record_event
 from projects.services.budgets import budget_settle
 from projects.services.notifications import version_outcome_notify
+from projects.services.replays import replay_step_finished
 
 
 class LeaseLost(Exception):
@@ -80,4 +81,5 @@ def version_write(version: Version, *, expect: str, event: str = "state", **fiel
             budget_settle(version=version, cost=fields.get("cost") or Decimal(0))
         if "status" in fields:
             version_outcome_notify(version=version)
+            replay_step_finished(version=version)
         record_event(version, kind=event)

@@ -14,6 +14,7 @@ from django.utils.module_loading import import_string
 
 ADVANCE_GENERATION = "projects.tasks.advance_generation"
 CANCEL_INTERACTION = "projects.tasks.cancel_interaction"
+ADVANCE_REPLAY = "projects.tasks.advance_replay"
 
 
 # A version waiting to be submitted goes ahead of polls that are due: its
