@@ -23,6 +23,8 @@ from projects.models import (
     QuotaUse,
     Review,
     Version,
+    WebhookDelivery,
+    WebhookEndpoint,
     WorkerHeartbeat,
     Workspace,
 )
@@ -199,3 +201,18 @@ class HousekeepingRunAdmin(admin.ModelAdmin):
 class WorkerHeartbeatAdmin(ReadOnlyAdmin):
     list_display = ["worker_id", "host", "pid", "seen_at"]
     ordering = ["-seen_at"]
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(ReadOnlyAdmin):
+    list_display = ["url", "workspace", "consecutive_failures", "disabled_at", "created_at"]
+    search_fields = ["url", "workspace__name", "description"]
+    exclude = ["secret"]
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    list_display = ["event", "endpoint", "status", "attempts", "response_status", "created_at"]
+    list_filter = ["status", "event"]
+    search_fields = ["endpoint__url", "event"]
+    ordering = ["-created_at"]

@@ -6,7 +6,7 @@ Services enqueue these by path (``projects.services.queue``).
 
 from django.tasks import task
 
-from projects.services import decisions, generation, sweeper
+from projects.services import decisions, generation, sweeper, webhooks
 
 
 @task
@@ -17,6 +17,11 @@ def advance_generation(version_id: int) -> None:
 @task
 def cancel_interaction(version_id: int) -> None:
     decisions.interaction_cancel(version_id=version_id)
+
+
+@task
+def deliver_webhook(delivery_id: int) -> None:
+    webhooks.delivery_attempt(delivery_id=delivery_id)
 
 
 @task

@@ -3,7 +3,7 @@
 Token auth (`Authorization: Bearer <token>`), errors as
 `{"error": {"code", "message", "field"}}`, OpenAPI 3 at /api/v1/openapi.json
 and docs at /api/v1/docs. The operations are in one module per resource
-(workspaces, team, projects, assets, versions, review) and `events`.
+(workspaces, team, webhooks, projects, assets, versions, review) and `events`.
 """
 
 from django.contrib.auth.decorators import login_not_required
@@ -12,7 +12,16 @@ from django.urls import URLPattern, URLResolver, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 
-from projects.api import assets, events, projects, review, team, versions, workspaces
+from projects.api import (
+    assets,
+    events,
+    projects,
+    review,
+    team,
+    versions,
+    webhooks,
+    workspaces,
+)
 from projects.api.docs import LocalSwagger, docs_asset
 from projects.api.errors import error_response, install_error_handlers
 from projects.api.parser import StrictParser
@@ -42,7 +51,7 @@ api = StudioAPI(
     parser=StrictParser(),
 )
 install_error_handlers(api)
-for module in (workspaces, team, projects, assets, versions, review, events):
+for module in (workspaces, team, webhooks, projects, assets, versions, review, events):
     api.add_router("", module.router)
 
 

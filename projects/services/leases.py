@@ -15,6 +15,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from projects.models import Version
+from projects.services import webhooks
 from projects.services.broadcast import record_event
 from projects.services.budgets import budget_settle
 
@@ -78,3 +79,4 @@ def version_write(version: Version, *, expect: str, event: str = "state", **fiel
         if fields.get("status") in DONE:
             budget_settle(version=version, cost=fields.get("cost") or Decimal(0))
         record_event(version, kind=event)
+        webhooks.version_event_record(version=version)

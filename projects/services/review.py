@@ -19,6 +19,7 @@ from projects.models import (
     Review,
     Version,
 )
+from projects.services import webhooks
 from projects.services.access import require
 from projects.services.activity import activity_record
 from projects.services.annotations import annotation_checked, annotation_region, region_words
@@ -86,6 +87,7 @@ def comment_record(
             detail=f"{comment.timecode_display} {comment.body}".strip(),
         )
         record_event(version, kind="comments")
+        webhooks.comment_event_record(comment=comment)
     return comment
 
 
@@ -279,6 +281,7 @@ def review_record(
             detail=review.get_decision_display() + (f": {review.note}" if review.note else ""),
         )
         record_event(version, kind="decision")
+        webhooks.review_event_record(review=review)
     return review
 
 
