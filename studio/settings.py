@@ -435,6 +435,8 @@ STUDIO_WEBHOOKS_RETRY_FOR_SECONDS = float(
 STUDIO_WEBHOOKS_DISABLE_AFTER_FAILURES = int(
     os.environ.get("STUDIO_WEBHOOKS_DISABLE_AFTER_FAILURES", "10")
 )
+# Settled deliveries are kept in the log this long (housekeeping prunes them).
+STUDIO_WEBHOOKS_LOG_DAYS = int(os.environ.get("STUDIO_WEBHOOKS_LOG_DAYS", "30"))
 # Only https, to public addresses, unless these are set (for a receiver on
 # this machine or the local network, and for tests).
 STUDIO_WEBHOOKS_ALLOW_HTTP = env_bool("STUDIO_WEBHOOKS_ALLOW_HTTP")

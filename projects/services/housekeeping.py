@@ -41,6 +41,7 @@ from projects.models import (
     Version,
     WorkerHeartbeat,
 )
+from projects.services import webhooks
 from projects.services.broadcast import PRESENCE_TIMEOUT
 from projects.services.storage import media_storage
 from projects.services.sweeper import resumable_versions, versions_sweep
@@ -126,7 +127,8 @@ def tasks_reclaim(dry_run: bool) -> JobReport:
 
 
 def records_prune(dry_run: bool) -> JobReport:
-    """Finished task rows and idempotency records older than the retention."""
+    """Finished task rows and idempotency records older than the retention,
+    stale quota uses, and webhook deliveries past their log's retention."""
     report = JobReport("prune", dry_run=dry_run)
     before = timezone.now() - timedelta(days=settings.STUDIO_TASK_RETENTION_DAYS)
     for label, rows in (
@@ -141,6 +143,10 @@ def records_prune(dry_run: bool) -> JobReport:
     count = quota_uses_prune(before=stale, dry_run=dry_run)
     report.count += count
     report.lines.append(f"{count} quota uses older than {stale:%Y-%m-%d %H:%M}")
+    logged = timezone.now() - timedelta(days=settings.STUDIO_WEBHOOKS_LOG_DAYS)
+    count = webhooks.deliveries_prune(before=logged, dry_run=dry_run)
+    report.count += count
+    report.lines.append(f"{count} webhook deliveries older than {logged:%Y-%m-%d %H:%M}")
     return report
 
 

@@ -24,7 +24,7 @@ import secrets
 import time
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
@@ -194,6 +194,14 @@ def delivery_redeliver(*, membership: Membership, delivery: WebhookDelivery) -> 
         )
         transaction.on_commit(partial(enqueue, DELIVER_WEBHOOK, again.pk))
     return again
+
+
+def deliveries_prune(*, before: datetime, dry_run: bool) -> int:
+    """Forget settled deliveries made before ``before`` (housekeeping)."""
+    old = WebhookDelivery.objects.filter(created_at__lt=before).exclude(
+        status=WebhookDelivery.Status.PENDING
+    )
+    return old.count() if dry_run else old.delete()[1].get(WebhookDelivery._meta.label, 0)
 
 
 # Events: recorded in the transaction that makes them, sent after it commits.

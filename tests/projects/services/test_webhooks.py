@@ -12,7 +12,14 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from projects.models import Membership, Version, WebhookDelivery, WebhookEndpoint
-from projects.services import leases, review, versions, webhook_targets, webhooks
+from projects.services import (
+    housekeeping,
+    leases,
+    review,
+    versions,
+    webhook_targets,
+    webhooks,
+)
 from projects.services.errors import StudioError
 from projects.services.tokens import api_token_create
 from tests.factories import MembershipFactory, VersionFactory
@@ -379,3 +386,20 @@ def test_only_the_workspaces_endpoints_that_want_the_event_get_it(
     comment(member, VersionFactory(project=project), committed=committed)
     tasks()
     assert [r.path for r in receiver.received] == ["/wants"]
+
+
+def test_housekeeping_forgets_settled_deliveries_past_the_log_retention(
+    member, project, receiver, tasks, committed, settings
+):
+    settings.STUDIO_WEBHOOKS_LOG_DAYS = 30
+    register(member, receiver.url())
+    receiver.answer(Reply(200), Reply(500))
+    version = VersionFactory(project=project)
+    for _ in range(3):
+        comment(member, version, committed=committed)
+    tasks()  # one delivered, one waiting to be retried, one delivered
+    long_ago = timezone.now() - timedelta(days=31)
+    WebhookDelivery.objects.update(created_at=long_ago)
+    report = housekeeping.records_prune(dry_run=False)
+    assert "2 webhook deliveries older than" in "\n".join(report.lines)
+    assert list(WebhookDelivery.objects.values_list("status", flat=True)) == ["pending"]
