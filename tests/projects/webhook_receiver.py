@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -42,8 +43,12 @@ class Received:
 
 
 class Receiver:
-    def __init__(self):
+    """Plain http, or https with the ``tls`` context (then ``server_names``
+    holds the names clients asked for in SNI)."""
+
+    def __init__(self, tls: ssl.SSLContext | None = None):
         self.received: list[Received] = []
+        self.server_names: list[str | None] = []
         self.replies: list[Reply] = []
         self._lock = threading.Lock()
         receiver = self
@@ -71,11 +76,16 @@ class Receiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        self.scheme = "http"
+        if tls is not None:
+            tls.sni_callback = lambda connection, name, context: self.server_names.append(name)
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+            self.scheme = "https"
         self.port = self.server.server_address[1]
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def url(self, path: str = "/hooks", host: str = "127.0.0.1") -> str:
-        return f"http://{host}:{self.port}{path}"
+        return f"{self.scheme}://{host}:{self.port}{path}"
 
     def answer(self, *replies: Reply) -> None:
         with self._lock:

@@ -2,9 +2,14 @@
 signed, after commit; retried through the queue with backoff; logged;
 turned off when failing; never sent where it may not go."""
 
+import ssl
 from datetime import timedelta
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from django.core import mail
 from django.core.exceptions import PermissionDenied
 from django.test import Client
@@ -23,7 +28,7 @@ from projects.services import (
 from projects.services.errors import StudioError
 from projects.services.tokens import api_token_create
 from tests.factories import MembershipFactory, VersionFactory
-from tests.projects.webhook_receiver import Reply
+from tests.projects.webhook_receiver import Receiver, Reply
 
 Event = WebhookEndpoint.Event
 ALL_EVENTS = list(Event.values)
@@ -403,3 +408,91 @@ def test_housekeeping_forgets_settled_deliveries_past_the_log_retention(
     report = housekeeping.records_prune(dry_run=False)
     assert "2 webhook deliveries older than" in "\n".join(report.lines)
     assert list(WebhookDelivery.objects.values_list("status", flat=True)) == ["pending"]
+
+
+def certificates(folder, name: str) -> tuple[str, str, str]:
+    """A CA of the test's own and a certificate it signed for ``name``: the
+    CA's file, the certificate's and its key's."""
+
+    def subject(common_name):
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+
+    now = timezone.now()
+    ca_key, leaf_key = (
+        ec.generate_private_key(ec.SECP256R1()),
+        ec.generate_private_key(ec.SECP256R1()),
+    )
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(subject("Test CA"))
+        .issuer_name(subject("Test CA"))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(True, False, False, False, False, True, True, False, False), critical=True
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(subject(name))
+        .issuer_name(ca.subject)
+        .public_key(leaf_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    paths = [folder / "ca.pem", folder / "leaf.pem", folder / "leaf.key"]
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(
+        leaf_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return tuple(str(path) for path in paths)
+
+
+@pytest.fixture
+def tls_receiver(hooks_allowed, tmp_path, monkeypatch):
+    """An https receiver on loopback with a certificate for hooks.example.test
+    from a CA the studio is made to trust (OpenSSL reads SSL_CERT_FILE), and
+    the name resolving to loopback."""
+    ca, cert, key = certificates(tmp_path, "hooks.example.test")
+    monkeypatch.setenv("SSL_CERT_FILE", ca)
+    monkeypatch.setattr(webhook_targets, "resolve_host", lambda host, port: ["127.0.0.1"])
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server = Receiver(tls=context).start()
+    yield server
+    server.stop()
+
+
+def test_over_https_the_name_goes_in_sni_and_its_certificate_is_checked(
+    member, project, tls_receiver, tasks, committed, settings
+):
+    settings.STUDIO_WEBHOOKS_MAX_ATTEMPTS = 1
+    register(member, tls_receiver.url(host="hooks.example.test"))
+    # Another name for the same address: its certificate does not match.
+    register(member, tls_receiver.url("/other", host="other.example.test"))
+    comment(member, VersionFactory(project=project), committed=committed)
+    tasks()
+    (received,) = tls_receiver.received
+    assert received.path == "/hooks"
+    assert received.headers["Host"] == f"hooks.example.test:{tls_receiver.port}"
+    assert sorted(tls_receiver.server_names) == ["hooks.example.test", "other.example.test"]
+    delivered, refused = sorted(WebhookDelivery.objects.all(), key=lambda d: d.endpoint.url)
+    assert delivered.status == "succeeded"
+    assert refused.status == "failed" and "certificate" in refused.error.lower()
