@@ -93,6 +93,16 @@ def versions_resume(dry_run: bool) -> JobReport:
     return report
 
 
+def deliveries_resume(dry_run: bool) -> JobReport:
+    """Webhook deliveries whose task was lost (a process died before
+    enqueueing it, or mid-attempt) are enqueued again."""
+    report = JobReport("webhooks", dry_run=dry_run)
+    ids = webhooks.deliveries_resume(dry_run=dry_run)
+    report.count = len(ids)
+    report.lines = [f"delivery {pk}" for pk in ids]
+    return report
+
+
 def tasks_reclaim(dry_run: bool) -> JobReport:
     """Task rows left RUNNING by a worker that is no longer alive are marked
     failed (django-tasks-db never does), so they stop looking busy and can
@@ -203,6 +213,7 @@ JOBS: tuple[Job, ...] = (
     Job("resume", lambda: settings.STUDIO_SWEEP_SECONDS, versions_resume),
     Job("reclaim", lambda: settings.STUDIO_HOUSEKEEPING_RECLAIM_SECONDS, tasks_reclaim),
     Job("presence", lambda: settings.STUDIO_HOUSEKEEPING_RECLAIM_SECONDS, presence_prune),
+    Job("webhooks", lambda: settings.STUDIO_HOUSEKEEPING_RECLAIM_SECONDS, deliveries_resume),
     Job("prune", lambda: settings.STUDIO_HOUSEKEEPING_PRUNE_SECONDS, records_prune),
     Job("temp", lambda: settings.STUDIO_HOUSEKEEPING_PRUNE_SECONDS, temp_folders_prune),
     Job("orphans", lambda: settings.STUDIO_HOUSEKEEPING_ORPHANS_SECONDS, orphans_prune),

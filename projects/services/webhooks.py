@@ -31,7 +31,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.http import Http404
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -61,6 +61,9 @@ EVENT_FOR_STATUS = {
     Version.Status.RECONCILE: Event.VERSION_NEEDS_DECISION,
 }
 SECRET_PREFIX = "whsec_"
+# A pending delivery whose task should have run this long ago, or whose
+# attempt started this long ago without an outcome, lost its task.
+STRANDED_AFTER = timedelta(minutes=5)
 MAX_ENDPOINTS_PER_WORKSPACE = 20
 USER_AGENT = "OmniStudio-Webhooks/1"
 
@@ -204,6 +207,23 @@ def deliveries_prune(*, before: datetime, dry_run: bool) -> int:
     return old.count() if dry_run else old.delete()[1].get(WebhookDelivery._meta.label, 0)
 
 
+def deliveries_resume(*, dry_run: bool) -> list[int]:
+    """Enqueue again the pending deliveries whose task was lost: never
+    enqueued (the process died after the commit), or killed mid-attempt.
+    A task that was only slow does no harm: an attempt is claimed once."""
+    stale = timezone.now() - STRANDED_AFTER
+    stranded = WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING).filter(
+        Q(next_attempt_at__lt=stale)
+        | Q(next_attempt_at__isnull=True, attempts=0, created_at__lt=stale)
+        | Q(next_attempt_at__isnull=True, last_attempt_at__lt=stale)
+    )
+    ids = list(stranded.values_list("pk", flat=True)[:1000])
+    if not dry_run:
+        for pk in ids:
+            enqueue(DELIVER_WEBHOOK, pk)
+    return ids
+
+
 # Events: recorded in the transaction that makes them, sent after it commits.
 
 
@@ -304,6 +324,11 @@ def delivery_attempt(*, delivery_id: int) -> None:
         )
         return
     now = timezone.now()
+    if delivery.next_attempt_at and delivery.next_attempt_at > now:
+        return  # a duplicate task, early for the next attempt
+    in_flight = delivery.attempts and delivery.next_attempt_at is None
+    if in_flight and delivery.last_attempt_at > now - STRANDED_AFTER:
+        return  # another worker is sending it now
     # One attempt at a time, whichever worker runs the task.
     taken = WebhookDelivery.objects.filter(
         pk=delivery.pk, status=WebhookDelivery.Status.PENDING, attempts=delivery.attempts

@@ -2,6 +2,7 @@
 signed, after commit; retried through the queue with backoff; logged;
 turned off when failing; never sent where it may not go."""
 
+import json
 import ssl
 from datetime import timedelta
 
@@ -26,6 +27,7 @@ from projects.services import (
     webhooks,
 )
 from projects.services.errors import StudioError
+from projects.services.queue import DELIVER_WEBHOOK, enqueue
 from projects.services.tokens import api_token_create
 from tests.factories import MembershipFactory, VersionFactory
 from tests.projects.webhook_receiver import Receiver, Reply
@@ -42,8 +44,10 @@ def committed(django_capture_on_commit_callbacks):
 
 
 def time_passes() -> None:
-    """The queue's clock moves on: every task waiting for later is due."""
-    DBTaskResult.objects.filter(status="READY").update(run_after=timezone.now())
+    """The clock moves on: every task and retry waiting for later is due."""
+    now = timezone.now()
+    DBTaskResult.objects.filter(status="READY").update(run_after=now)
+    WebhookDelivery.objects.filter(next_attempt_at__isnull=False).update(next_attempt_at=now)
 
 
 def register(member, url, events=ALL_EVENTS) -> tuple[WebhookEndpoint, str]:
@@ -496,3 +500,54 @@ def test_over_https_the_name_goes_in_sni_and_its_certificate_is_checked(
     delivered, refused = sorted(WebhookDelivery.objects.all(), key=lambda d: d.endpoint.url)
     assert delivered.status == "succeeded"
     assert refused.status == "failed" and "certificate" in refused.error.lower()
+
+
+def test_a_delivery_whose_task_was_lost_is_enqueued_again_by_housekeeping(
+    member, project, receiver, tasks
+):
+    endpoint, _ = register(member, receiver.url())
+    long_ago = timezone.now() - timedelta(minutes=10)
+    body = json.dumps({"id": "a", "event": "comment.posted"})
+    never_enqueued = WebhookDelivery.objects.create(
+        endpoint=endpoint, event="comment.posted", body=body
+    )
+    killed_mid_attempt = WebhookDelivery.objects.create(
+        endpoint=endpoint, event="comment.posted", body=body, attempts=1, last_attempt_at=long_ago
+    )
+    in_flight = WebhookDelivery.objects.create(
+        endpoint=endpoint,
+        event="comment.posted",
+        body=body,
+        attempts=1,
+        last_attempt_at=timezone.now(),
+    )
+    WebhookDelivery.objects.filter(pk__in=[never_enqueued.pk, killed_mid_attempt.pk]).update(
+        created_at=long_ago
+    )
+    (report,) = housekeeping.housekeeping_run(only=("webhooks",))
+    assert report.count == 2
+    tasks()
+    assert len(receiver.received) == 2
+    delivered = WebhookDelivery.objects.filter(status="succeeded")
+    assert set(delivered.values_list("pk", "attempts")) == {
+        (never_enqueued.pk, 1),
+        (killed_mid_attempt.pk, 2),
+    }
+    # An attempt under way is left to the worker making it, even by a task.
+    enqueue(DELIVER_WEBHOOK, in_flight.pk)
+    tasks()
+    in_flight.refresh_from_db()
+    assert (in_flight.status, in_flight.attempts) == ("pending", 1)
+
+
+def test_a_duplicate_task_does_not_hurry_a_retry(member, project, receiver, tasks, committed):
+    register(member, receiver.url())
+    receiver.answer(Reply(500))
+    comment(member, VersionFactory(project=project), committed=committed)
+    tasks()
+    delivery = WebhookDelivery.objects.get()
+    enqueue(DELIVER_WEBHOOK, delivery.pk)
+    tasks()
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts, len(receiver.received)) == ("pending", 1, 1)
+    assert housekeeping.housekeeping_run(only=("webhooks",))[0].count == 0
