@@ -23,8 +23,11 @@ from projects.models import (
     Presence,
     Project,
     QuotaUse,
+    Replay,
     Review,
     Version,
+    WebhookDelivery,
+    WebhookEndpoint,
     WorkerHeartbeat,
     Workspace,
 )
@@ -206,6 +209,12 @@ class NotificationAdmin(ReadOnlyAdmin):
     search_fields = ["recipient__username", "text"]
 
 
+@admin.register(Replay)
+class ReplayAdmin(ReadOnlyAdmin):
+    list_display = ["project", "base", "status", "author", "created_at", "finished_at"]
+    list_filter = ["status"]
+
+
 @admin.register(InboxSettings)
 class InboxSettingsAdmin(ReadOnlyAdmin):
     list_display = ["user", "email_digest", "last_digest_at"]
@@ -221,3 +230,18 @@ class HousekeepingRunAdmin(admin.ModelAdmin):
 class WorkerHeartbeatAdmin(ReadOnlyAdmin):
     list_display = ["worker_id", "host", "pid", "seen_at"]
     ordering = ["-seen_at"]
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(ReadOnlyAdmin):
+    list_display = ["url", "workspace", "consecutive_failures", "disabled_at", "created_at"]
+    search_fields = ["url", "workspace__name", "description"]
+    exclude = ["secret"]
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    list_display = ["event", "endpoint", "status", "attempts", "response_status", "created_at"]
+    list_filter = ["status", "event"]
+    search_fields = ["endpoint__url", "event"]
+    ordering = ["-created_at"]

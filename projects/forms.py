@@ -5,7 +5,15 @@ from django.conf import settings
 from django.contrib.auth.forms import UserCreationForm
 
 from projects.media import MediaError, check_image
-from projects.models import MAX_ID, Membership, Project, Review, Version, Workspace
+from projects.models import (
+    MAX_ID,
+    Membership,
+    Project,
+    Review,
+    Version,
+    WebhookEndpoint,
+    Workspace,
+)
 from projects.services import composer
 from projects.services.annotations import COLORS as DRAW_COLORS
 from projects.services.annotations import region_from_json, region_words
@@ -375,3 +383,16 @@ class GuestNameForm(forms.Form):
         self.needs_password = needs_password
         if not needs_password:
             del self.fields["password"]
+
+
+class WebhookEndpointForm(forms.Form):
+    url = forms.CharField(
+        max_length=500,
+        label="URL",
+        help_text="Where the studio POSTs each event (https, to a public address).",
+        widget=forms.URLInput(attrs={"placeholder": "https://example.com/studio-hooks"}),
+    )
+    events = forms.MultipleChoiceField(
+        choices=WebhookEndpoint.Event.choices, widget=forms.CheckboxSelectMultiple
+    )
+    description = forms.CharField(max_length=100, required=False, label="Description (optional)")

@@ -6,7 +6,7 @@ Services enqueue these by path (``projects.services.queue``).
 
 from django.tasks import task
 
-from projects.services import decisions, generation, replays, sweeper
+from projects.services import decisions, generation, replays, sweeper, webhooks
 
 
 @task
@@ -22,6 +22,11 @@ def cancel_interaction(version_id: int) -> None:
 @task
 def advance_replay(replay_id: int) -> None:
     replays.replay_advance(replay_id=replay_id)
+
+
+@task
+def deliver_webhook(delivery_id: int) -> None:
+    webhooks.delivery_attempt(delivery_id=delivery_id)
 
 
 @task

@@ -15,6 +15,7 @@ from projects.views import (
     team,
     tokens,
     tree,
+    webhooks,
 )
 
 # /projects/<project_id>/v/<number>/...
@@ -92,6 +93,16 @@ urlpatterns = [
         "workspaces/<int:workspace_id>/settings/",
         team.workspace_settings,
         name="workspace_settings",
+    ),
+    path(
+        "workspaces/<int:workspace_id>/webhooks/",
+        webhooks.webhook_create,
+        name="webhook_create",
+    ),
+    path(
+        "workspaces/<int:workspace_id>/webhooks/<int:endpoint_id>/",
+        webhooks.webhook_endpoint,
+        name="webhook_endpoint",
     ),
     path("invitations/<str:token>/", team.invitation_accept, name="invitation_accept"),
     path("inbox/", inbox.inbox, name="inbox"),

@@ -419,3 +419,31 @@ STUDIO_QUOTA_MINUTE_SECONDS = float(os.environ.get("STUDIO_QUOTA_MINUTE_SECONDS"
 # Progress events while rendering, at most this often per version.
 STUDIO_PROGRESS_INTERVAL_SECONDS = float(os.environ.get("STUDIO_PROGRESS_INTERVAL_SECONDS", "0.25"))
 STUDIO_API_MAX_ACTIVE_GENERATIONS = int(os.environ.get("STUDIO_API_MAX_ACTIVE_GENERATIONS", "5"))
+
+# Webhooks (projects/services/webhooks.py). Deliveries time out after
+# STUDIO_WEBHOOKS_TIMEOUT_SECONDS (to connect, and for each read); a failed
+# one is retried through the task queue, waiting RETRY_BASE_SECONDS, then
+# twice that, and so on (each wait at most RETRY_MAX_SECONDS), for at most
+# MAX_ATTEMPTS attempts within RETRY_FOR_SECONDS of the event. An endpoint
+# whose deliveries fail DISABLE_AFTER_FAILURES times in a row is turned off
+# and its workspace's owners are mailed.
+STUDIO_WEBHOOKS_TIMEOUT_SECONDS = float(os.environ.get("STUDIO_WEBHOOKS_TIMEOUT_SECONDS", "5"))
+STUDIO_WEBHOOKS_MAX_ATTEMPTS = int(os.environ.get("STUDIO_WEBHOOKS_MAX_ATTEMPTS", "8"))
+STUDIO_WEBHOOKS_RETRY_BASE_SECONDS = float(
+    os.environ.get("STUDIO_WEBHOOKS_RETRY_BASE_SECONDS", "10")
+)
+STUDIO_WEBHOOKS_RETRY_MAX_SECONDS = float(
+    os.environ.get("STUDIO_WEBHOOKS_RETRY_MAX_SECONDS", "3600")
+)
+STUDIO_WEBHOOKS_RETRY_FOR_SECONDS = float(
+    os.environ.get("STUDIO_WEBHOOKS_RETRY_FOR_SECONDS", "86400")
+)
+STUDIO_WEBHOOKS_DISABLE_AFTER_FAILURES = int(
+    os.environ.get("STUDIO_WEBHOOKS_DISABLE_AFTER_FAILURES", "10")
+)
+# Settled deliveries are kept in the log this long (housekeeping prunes them).
+STUDIO_WEBHOOKS_LOG_DAYS = int(os.environ.get("STUDIO_WEBHOOKS_LOG_DAYS", "30"))
+# Only https, to public addresses, unless these are set (for a receiver on
+# this machine or the local network, and for tests).
+STUDIO_WEBHOOKS_ALLOW_HTTP = env_bool("STUDIO_WEBHOOKS_ALLOW_HTTP")
+STUDIO_WEBHOOKS_ALLOW_PRIVATE = env_bool("STUDIO_WEBHOOKS_ALLOW_PRIVATE")

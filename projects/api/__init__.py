@@ -3,7 +3,7 @@
 Token auth (`Authorization: Bearer <token>`), errors as
 `{"error": {"code", "message", "field"}}`, OpenAPI 3 at /api/v1/openapi.json
 and docs at /api/v1/docs. The operations are in one module per resource
-(workspaces, team, projects, assets, versions, review, replays) and `events`.
+(workspaces, team, webhooks, projects, assets, versions, review, replays) and `events`.
 """
 
 from django.contrib.auth.decorators import login_not_required
@@ -20,6 +20,7 @@ from projects.api import (
     review,
     team,
     versions,
+    webhooks,
     workspaces,
 )
 from projects.api.docs import LocalSwagger, docs_asset
@@ -51,7 +52,7 @@ api = StudioAPI(
     parser=StrictParser(),
 )
 install_error_handlers(api)
-for module in (workspaces, team, projects, assets, versions, review, replays, events):
+for module in (workspaces, team, webhooks, projects, assets, versions, review, replays, events):
     api.add_router("", module.router)
 
 

@@ -14,6 +14,7 @@ from projects.models.operations import (
 from projects.models.replays import Replay
 from projects.models.review import Activity, Comment, CommentQuerySet, Presence, Review
 from projects.models.team import Invitation, Membership, Workspace, WorkspaceQuerySet
+from projects.models.webhooks import WebhookDelivery, WebhookEndpoint
 from projects.models.work import Asset, Project, ProjectQuerySet, Version, VersionQuerySet
 
 # The largest id a row can have (a signed 64-bit key): a bigger one in a
@@ -45,6 +46,8 @@ __all__ = [
     "Review",
     "Version",
     "VersionQuerySet",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "WorkerHeartbeat",
     "Workspace",
     "WorkspaceQuerySet",

@@ -41,6 +41,7 @@ from projects.models import (
     Version,
     WorkerHeartbeat,
 )
+from projects.services import webhooks
 from projects.services.broadcast import PRESENCE_TIMEOUT
 from projects.services.notifications import digests_send
 from projects.services.replays import replays_resume, replays_stuck
@@ -94,6 +95,16 @@ def versions_resume(dry_run: bool) -> JobReport:
     return report
 
 
+def deliveries_resume(dry_run: bool) -> JobReport:
+    """Webhook deliveries whose task was lost (a process died before
+    enqueueing it, or mid-attempt) are enqueued again."""
+    report = JobReport("webhooks", dry_run=dry_run)
+    ids = webhooks.deliveries_resume(dry_run=dry_run)
+    report.count = len(ids)
+    report.lines = [f"delivery {pk}" for pk in ids]
+    return report
+
+
 def tasks_reclaim(dry_run: bool) -> JobReport:
     """Task rows left RUNNING by a worker that is no longer alive are marked
     failed (django-tasks-db never does), so they stop looking busy and can
@@ -128,7 +139,8 @@ def tasks_reclaim(dry_run: bool) -> JobReport:
 
 
 def records_prune(dry_run: bool) -> JobReport:
-    """Finished task rows and idempotency records older than the retention."""
+    """Finished task rows and idempotency records older than the retention,
+    stale quota uses, and webhook deliveries past their log's retention."""
     report = JobReport("prune", dry_run=dry_run)
     before = timezone.now() - timedelta(days=settings.STUDIO_TASK_RETENTION_DAYS)
     for label, rows in (
@@ -143,6 +155,10 @@ def records_prune(dry_run: bool) -> JobReport:
     count = quota_uses_prune(before=stale, dry_run=dry_run)
     report.count += count
     report.lines.append(f"{count} quota uses older than {stale:%Y-%m-%d %H:%M}")
+    logged = timezone.now() - timedelta(days=settings.STUDIO_WEBHOOKS_LOG_DAYS)
+    count = webhooks.deliveries_prune(before=logged, dry_run=dry_run)
+    report.count += count
+    report.lines.append(f"{count} webhook deliveries older than {logged:%Y-%m-%d %H:%M}")
     return report
 
 
@@ -220,6 +236,7 @@ JOBS: tuple[Job, ...] = (
     Job("resume", lambda: settings.STUDIO_SWEEP_SECONDS, versions_resume),
     Job("reclaim", lambda: settings.STUDIO_HOUSEKEEPING_RECLAIM_SECONDS, tasks_reclaim),
     Job("presence", lambda: settings.STUDIO_HOUSEKEEPING_RECLAIM_SECONDS, presence_prune),
+    Job("webhooks", lambda: settings.STUDIO_HOUSEKEEPING_RECLAIM_SECONDS, deliveries_resume),
     Job("prune", lambda: settings.STUDIO_HOUSEKEEPING_PRUNE_SECONDS, records_prune),
     Job("temp", lambda: settings.STUDIO_HOUSEKEEPING_PRUNE_SECONDS, temp_folders_prune),
     Job("orphans", lambda: settings.STUDIO_HOUSEKEEPING_ORPHANS_SECONDS, orphans_prune),

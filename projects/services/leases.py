@@ -15,6 +15,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from projects.models import Version
+from projects.services import webhooks
 from projects.services.broadcast import record_event
 from projects.services.budgets import budget_settle
 from projects.services.notifications import version_outcome_notify
@@ -83,3 +84,4 @@ def version_write(version: Version, *, expect: str, event: str = "state", **fiel
             version_outcome_notify(version=version)
             replay_step_finished(version=version)
         record_event(version, kind=event)
+        webhooks.version_event_record(version=version)

@@ -15,6 +15,7 @@ from django.utils.module_loading import import_string
 ADVANCE_GENERATION = "projects.tasks.advance_generation"
 CANCEL_INTERACTION = "projects.tasks.cancel_interaction"
 ADVANCE_REPLAY = "projects.tasks.advance_replay"
+DELIVER_WEBHOOK = "projects.tasks.deliver_webhook"
 
 
 # A version waiting to be submitted goes ahead of polls that are due: its

@@ -19,6 +19,7 @@ from projects.models import (
     Review,
     Version,
 )
+from projects.services import webhooks
 from projects.services.access import require
 from projects.services.activity import activity_record
 from projects.services.annotations import annotation_checked, annotation_region, region_words
@@ -92,6 +93,7 @@ def comment_record(
         )
         comment_notify(comment=comment, actor=author)
         record_event(version, kind="comments")
+        webhooks.comment_event_record(comment=comment)
     return comment
 
 
@@ -287,6 +289,7 @@ def review_record(
         )
         review_notify(review=review)
         record_event(version, kind="decision")
+        webhooks.review_event_record(review=review)
     return review
 
 

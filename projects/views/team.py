@@ -1,5 +1,5 @@
-"""Workspace settings (region, budgets, members, invitations) and accepting an
-invitation."""
+"""Workspace settings (region, budgets, members, invitations; webhooks are
+projects.views.webhooks') and accepting an invitation."""
 
 from __future__ import annotations
 
@@ -15,11 +15,12 @@ from projects.forms import (
     InvitationForm,
     ProjectBudgetForm,
     RoleForm,
+    WebhookEndpointForm,
     WorkspaceForm,
     posted_id,
 )
 from projects.models import Membership
-from projects.services import access, budgets, mail, team, throttle
+from projects.services import access, budgets, mail, team, throttle, webhooks
 from projects.services.engines import engine_names
 from projects.services.errors import StudioError
 
@@ -113,16 +114,36 @@ def workspace_settings(request: HttpRequest, workspace_id: int) -> HttpResponse:
         except StudioError as refused:
             messages.error(request, refused.message)
             status = 422
+    return settings_page(
+        request,
+        membership,
+        status=status,
+        form=form,
+        invite_form=invite_form,
+        new_link=new_link,
+    )
+
+
+def settings_page(
+    request: HttpRequest, membership: Membership, *, status: int = 200, **context
+) -> TemplateResponse:
+    """The workspace settings page, with what the action that was posted
+    has to show (a form with its errors, a link or a secret shown once)."""
+    workspace = membership.workspace
     members = list(workspace.memberships.select_related("user").order_by("user__username"))
     return TemplateResponse(
         request,
         "projects/workspace_settings.html",
         {
+            "form": WorkspaceForm(instance=workspace),
+            "invite_form": InvitationForm(),
+            "webhook_form": WebhookEndpointForm(),
+            "webhooks": (
+                list(webhooks.endpoints_for(membership=membership)) if membership.is_owner else []
+            ),
+            **context,
             "workspace": workspace,
             "membership": membership,
-            "form": form,
-            "invite_form": invite_form,
-            "new_link": new_link,
             "members": members,
             "owner_count": sum(m.is_owner for m in members),
             "pending": team.pending_invitations(workspace),

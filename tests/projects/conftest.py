@@ -9,6 +9,7 @@ from PIL import Image
 from projects.services.engines import get_engine
 from tests.contract.interactions_double import GeminiDouble, interaction
 from tests.factories import MembershipFactory, ProjectFactory, UserFactory
+from tests.projects.webhook_receiver import hooks_allowed, receiver  # noqa: F401 (fixtures)
 
 
 @pytest.fixture

@@ -67,6 +67,9 @@ def aim_at_real_objects(case, world) -> None:
     number = parameters.get("number")
     if isinstance(number, int) and number % 4:
         parameters["number"] = 1 + number % 2
+    workspace_id = parameters.get("workspace_id")
+    if "/webhooks" in case.operation.path and isinstance(workspace_id, int) and workspace_id % 4:
+        parameters["workspace_id"] = world["workspace"]
     if isinstance(case.query, dict) and isinstance(case.query.get("workspace"), int):
         case.query["workspace"] = world["workspace"]
     operation = case.operation
