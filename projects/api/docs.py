@@ -25,13 +25,13 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 from ninja.openapi.docs import DocsBase
 
+from projects import media
 from projects.api.schemas import (
     EDIT_ONLY_FIELDS,
     GENERATION_ONLY_FIELDS,
     KEPT_BY_EDITS,
     NOT_BLANK_PATTERN,
 )
-from projects.media import IMAGE_FORMATS, MAX_IMAGE_SIDE, MIN_IMAGE_SIDE
 from projects.services.engines import capabilities_of, engine_names
 from projects.services.prompts import PROMPT_FIELD_MAX_CHARS, PROMPT_FIELDS, edit_prompt
 from studio.engines.base import RESOLUTION_HEIGHTS
@@ -94,8 +94,8 @@ def docs_asset(request: HttpRequest, name: str) -> FileResponse:
 # between operations and the error answers are added here, from the same
 # functions and settings the services validate with.
 
-IMAGE_MEDIA_TYPES = tuple(IMAGE_FORMATS.values())
-VIDEO_MEDIA_TYPES = ("video/mp4", "video/quicktime", "video/webm")
+IMAGE_MEDIA_TYPES = tuple(media.IMAGE_FORMATS.values())
+VIDEO_MEDIA_TYPES = tuple(media.VIDEO_MEDIA_TYPES.values())
 
 ERROR_DESCRIPTIONS = {
     400: "`bad_request`: the body is not valid JSON (or is malformed).",
@@ -157,6 +157,8 @@ def max_instruction_chars() -> int:
 
 
 def exact_openapi(schema: dict) -> dict:
+    """ninja's document with the engine choices, the two forms of a version
+    request, the upload's files, the error answers and the links added."""
     components = schema["components"]["schemas"]
     _version_choices(components["VersionCreateIn"], engine_choices())
     operations = {
@@ -279,7 +281,7 @@ def _upload_body(operation: dict) -> None:
     file["description"] = (
         f"A still ({', '.join(IMAGE_MEDIA_TYPES)}; at most {image_mb} MB and "
         f"{settings.STUDIO_MAX_IMAGE_PIXELS // 1_000_000} megapixels; its sides are fitted "
-        f"to {MIN_IMAGE_SIDE} to {MAX_IMAGE_SIDE} pixels) or a clip "
+        f"to {media.MIN_IMAGE_SIDE} to {media.MAX_IMAGE_SIDE} pixels) or a clip "
         f"({', '.join(VIDEO_MEDIA_TYPES)}; at most {video_mb} MB, "
         f"{settings.STUDIO_MAX_VIDEO_SECONDS} s and {settings.STUDIO_MAX_VIDEO_SIDE} pixels "
         "on a side). Checked by content, not by name."

@@ -19,7 +19,13 @@ from projects.api.schemas import (
     text,
 )
 from projects.forms import CommentForm, EditForm, GenerateForm, ProjectForm, ReviewForm
-from projects.media import MAX_IMAGE_SIDE, MIN_IMAGE_SIDE
+from projects.media import (
+    IMAGE_FORMATS,
+    MAX_IMAGE_SIDE,
+    MIN_IMAGE_SIDE,
+    VIDEO_CONTAINERS,
+    VIDEO_MEDIA_TYPES,
+)
 from projects.models import Project
 from projects.services import annotations
 from projects.services.engines import capabilities_of, engine_names
@@ -136,6 +142,8 @@ def test_the_upload_says_its_types_and_sizes(document, settings):
         "video/quicktime",
         "video/webm",
     ]
+    assert list(IMAGE_FORMATS.values()) == content_types[:3]
+    assert VIDEO_MEDIA_TYPES.keys() == VIDEO_CONTAINERS.keys()
     file = body["schema"]["properties"]["file"]
     largest = max(settings.STUDIO_MAX_IMAGE_BYTES, settings.STUDIO_MAX_VIDEO_BYTES)
     assert file["maxLength"] == largest

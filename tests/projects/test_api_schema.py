@@ -20,11 +20,17 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
 from schemathesis.core.file_samples import MEDIA_TYPE_FILE_SAMPLES
 from schemathesis.specs.openapi.checks import (
+    allow_header_conformance,
     content_type_conformance,
+    ensure_resource_availability,
+    ignored_auth,
+    missing_required_header,
     positive_data_acceptance,
     response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
+    unsupported_method,
+    use_after_free,
 )
 
 from projects.api.docs import IMAGE_MEDIA_TYPES, VIDEO_MEDIA_TYPES
@@ -59,6 +65,9 @@ def world(transactional_db, settings):
     """A workspace the token's user owns, furnished as `_furnish` says, and
     how to put it back so (each stateful scenario starts from it)."""
     settings.STUDIO_API_MAX_ACTIVE_GENERATIONS = 5
+    # ignored_auth sends a wrong token after every step: answered 401 here,
+    # not paused as an attack (test_api.py tests the pause).
+    settings.AXES_FAILURE_LIMIT = 10**6
     member = MembershipFactory(role=Membership.Role.OWNER)
     _, token = api_token_create(user=member.user, name="schemathesis")
     world = {"workspace": member.workspace_id, "token": token}
@@ -211,6 +220,17 @@ CHECKS = [
     content_type_conformance,
     response_headers_conformance,
 ]
+# What the stateful run checks besides: a deleted object is gone, a created
+# one is there, the token is needed, a required header is required, and a
+# method an operation lacks is refused with the methods it has.
+STATEFUL_CHECKS = [
+    use_after_free,
+    ensure_resource_availability,
+    ignored_auth,
+    missing_required_header,
+    unsupported_method,
+    allow_header_conformance,
+]
 # 422s for what no schema can say: the state of the objects a request names
 # (a parent not ready, ids not on it, ...) and rules across fields. Each is
 # the service's own message, so a new refusal the schema could have stated
@@ -315,7 +335,11 @@ def test_the_stateful_run_reaches_every_operation_and_accepts_valid_data(world):
             # database as the first run left it, which Hypothesis calls flaky.
             try:
                 case.validate_response(
-                    response, checks=[*CHECKS, accepts_valid_data], headers=headers
+                    response,
+                    checks=[*CHECKS, *STATEFUL_CHECKS, accepts_valid_data],
+                    headers=headers,
+                    recorder=self.recorder,
+                    transport_kwargs={"headers": headers},
                 )
             except FailureGroup as failure:
                 failures.append(f"{case.operation.label} {response.status_code}: {failure}")
