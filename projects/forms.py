@@ -19,7 +19,13 @@ from projects.services.annotations import COLORS as DRAW_COLORS
 from projects.services.annotations import region_from_json, region_words
 from projects.services.engines import capabilities_of, engine_names
 from projects.services.errors import StudioError
-from projects.services.prompts import PROMPT_FIELDS, TASK_TEMPLATES, prompt_from_fields
+from projects.services.prompts import (
+    PROMPT_FIELD_MAX_CHARS,
+    PROMPT_FIELDS,
+    TASK_TEMPLATES,
+    prompt_from_fields,
+)
+from projects.services.review import COMMENT_MAX_CHARS, REVIEW_NOTE_MAX_CHARS
 from studio.engines.base import Task
 
 
@@ -88,14 +94,14 @@ class GenerateForm(forms.Form):
     )
     template = forms.ChoiceField(required=False, label="Start from a template")
     engine = forms.ChoiceField()
-    subject = forms.CharField(required=False, max_length=300)
-    action = forms.CharField(required=False, max_length=300)
-    camera = forms.CharField(required=False, max_length=300)
-    scene = forms.CharField(required=False, max_length=300)
-    lighting = forms.CharField(required=False, max_length=300)
-    style = forms.CharField(required=False, max_length=300)
-    preserve = forms.CharField(required=False, max_length=300)
-    exclude = forms.CharField(required=False, max_length=300, label="Exclude")
+    subject = forms.CharField(required=False, max_length=PROMPT_FIELD_MAX_CHARS)
+    action = forms.CharField(required=False, max_length=PROMPT_FIELD_MAX_CHARS)
+    camera = forms.CharField(required=False, max_length=PROMPT_FIELD_MAX_CHARS)
+    scene = forms.CharField(required=False, max_length=PROMPT_FIELD_MAX_CHARS)
+    lighting = forms.CharField(required=False, max_length=PROMPT_FIELD_MAX_CHARS)
+    style = forms.CharField(required=False, max_length=PROMPT_FIELD_MAX_CHARS)
+    preserve = forms.CharField(required=False, max_length=PROMPT_FIELD_MAX_CHARS)
+    exclude = forms.CharField(required=False, max_length=PROMPT_FIELD_MAX_CHARS, label="Exclude")
     prompt = forms.CharField(
         required=False,
         max_length=settings.STUDIO_MAX_PROMPT_CHARS,
@@ -239,7 +245,7 @@ class EditForm(forms.Form):
     keep_rest_same = forms.BooleanField(
         required=False, initial=True, label="Keep everything else the same"
     )
-    preserve = forms.CharField(required=False, max_length=300, label="Preserve")
+    preserve = forms.CharField(required=False, max_length=PROMPT_FIELD_MAX_CHARS, label="Preserve")
     engine = forms.ChoiceField()
     addresses = forms.CharField(required=False, widget=forms.HiddenInput)
     section_start = forms.FloatField(required=False, min_value=0, label="Edit from (s)")
@@ -303,7 +309,7 @@ class EditForm(forms.Form):
 
 class CommentForm(forms.Form):
     body = forms.CharField(
-        max_length=2000,
+        max_length=COMMENT_MAX_CHARS,
         widget=forms.Textarea(attrs={"rows": 2}),
         label="Comment",
         error_messages={"required": "Write a comment."},
@@ -323,7 +329,7 @@ class CommentForm(forms.Form):
 class ReviewForm(forms.Form):
     decision = forms.ChoiceField(choices=Review.Decision.choices)
     note = forms.CharField(
-        required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+        required=False, max_length=REVIEW_NOTE_MAX_CHARS, widget=forms.Textarea(attrs={"rows": 2})
     )
 
 

@@ -155,6 +155,8 @@ def _fit_sides(image: Image.Image) -> Image.Image:
 # is opened with. Forcing the demuxer keeps ffmpeg from treating an upload as
 # a playlist or concat script that would make it read other files.
 VIDEO_CONTAINERS = {"mp4": "mov", "mov": "mov", "webm": "matroska"}
+# How each is named to clients (the API's schema lists these).
+VIDEO_MEDIA_TYPES = {"mp4": "video/mp4", "mov": "video/quicktime", "webm": "video/webm"}
 
 
 def sniff_video_container(head: bytes) -> str | None:

@@ -23,16 +23,20 @@ from projects.api import (
     webhooks,
     workspaces,
 )
-from projects.api.docs import LocalSwagger, docs_asset
+from projects.api.docs import LocalSwagger, docs_asset, exact_openapi
 from projects.api.errors import error_response, install_error_handlers
 from projects.api.parser import StrictParser
 from projects.api.tokens import BearerToken
 
 
 class StudioAPI(NinjaAPI):
-    def get_operation_id(self, operation) -> str:
-        # The view's name: project_create, version_get, ...
+    def get_openapi_operation_id(self, operation) -> str:
+        # The view's name: project_create, version_get, ... (the links name them).
         return operation.view_func.__name__
+
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        return exact_openapi(schema)
 
 
 api = StudioAPI(

@@ -23,13 +23,14 @@ class ReplayCreateIn(StrictSchema):
         min_length=1,
         max_length=replays.MAX_REPLAY_STEPS,
         description="The edits to make again, by version number, oldest first: each an edit "
-        "of the one before (e.g. [3, 4, 6]).",
+        "of the one before (e.g. [3, 4, 6]), each once.",
+        json_schema_extra={"uniqueItems": True},
     )
     base: int = Field(ge=1, le=MAX_NUMBER, description="The ready version to replay them onto.")
     engine: str | None = Field(
         default=None,
         max_length=32,
-        description="The engine for every step; by default each step's own.",
+        description="The engine for every step (one of /engines); by default each step's own.",
     )
 
 

@@ -4,17 +4,23 @@ generated from these)."""
 from datetime import datetime
 from typing import Annotated, Literal
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
 from ninja import Schema
 from pydantic import AfterValidator, ConfigDict, Field
 
 from projects.models import MAX_ID, Membership, Review, Version
 from projects.services import annotations as drawing
-from projects.services.prompts import PROMPT_FIELDS
+from projects.services.catalog import TITLE_MAX_CHARS
+from projects.services.prompts import PROMPT_FIELD_MAX_CHARS, PROMPT_FIELDS
+from projects.services.review import COMMENT_MAX_CHARS, REVIEW_NOTE_MAX_CHARS
 from studio.engines.base import ASPECT_RATIOS, FRAME_RATES, RESOLUTION_HEIGHTS
 
 # Bounds the databases can hold (PostgreSQL's integer and bigint), so an
 # absurd number is a 422 rather than an overflow.
 MAX_NUMBER = 2**31 - 1
+# The longest address mail is sent to (RFC 5321), as Django's EmailField allows.
+EMAIL_MAX_CHARS = 254
 
 
 def _storable(value: str) -> str:
@@ -35,13 +41,40 @@ def _not_blank(value: str) -> str:
     return value
 
 
+# What `_storable` and `_not_blank` accept, as JSON Schema patterns, so the
+# OpenAPI document says it (tests/projects/test_api_schema.py checks they agree).
+STORABLE_PATTERN = r"^[^\x00]*$"
+NOT_BLANK_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
+
+
 def text(max_length: int | None = None, *, required: bool = False, **kwargs):
+    """A string the database can store, at most max_length characters; with
+    required, not blank either."""
     validators = [AfterValidator(_storable)]
     if required:
         validators.append(AfterValidator(_not_blank))
-    return Annotated[str, Field(max_length=max_length, **kwargs), *validators]
+    pattern = NOT_BLANK_PATTERN if required else STORABLE_PATTERN
+    # The pattern is documentation only: the validators above give the messages.
+    extra = {"pattern": pattern}
+    return Annotated[
+        str, Field(max_length=max_length, json_schema_extra=extra, **kwargs), *validators
+    ]
 
 
+def _email(value: str) -> str:
+    # The check the invitation form's EmailField makes.
+    try:
+        validate_email(value)
+    except DjangoValidationError as error:
+        raise ValueError("Enter a valid email address.") from error
+    return value
+
+
+EmailAddress = Annotated[
+    str,
+    Field(max_length=EMAIL_MAX_CHARS, json_schema_extra={"format": "email"}),
+    AfterValidator(_email),
+]
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Number = Annotated[int, Field(ge=1, le=MAX_NUMBER)]
 Seconds = Annotated[float, Field(ge=0, le=3600, allow_inf_nan=False)]
@@ -106,12 +139,12 @@ class EngineOut(Schema):
 
 
 class ProjectCreateIn(StrictSchema):
-    title: text(200, min_length=1, required=True)  # type: ignore[valid-type]
+    title: text(TITLE_MAX_CHARS, min_length=1, required=True)  # type: ignore[valid-type]
     workspace: Id | None = Field(None, description="Defaults to your first workspace (by name).")
 
 
 class ProjectRenameIn(StrictSchema):
-    title: text(200, min_length=1, required=True)  # type: ignore[valid-type]
+    title: text(TITLE_MAX_CHARS, min_length=1, required=True)  # type: ignore[valid-type]
 
 
 class WorkspaceRef(Schema):
@@ -167,14 +200,14 @@ class PromptFields(StrictSchema):
     """The composer's structured fields; the prompt is written from them when
     no prompt is given."""
 
-    subject: text(300) = ""  # type: ignore[valid-type]
-    action: text(300) = ""  # type: ignore[valid-type]
-    camera: text(300) = ""  # type: ignore[valid-type]
-    scene: text(300) = ""  # type: ignore[valid-type]
-    lighting: text(300) = ""  # type: ignore[valid-type]
-    style: text(300) = ""  # type: ignore[valid-type]
-    preserve: text(300) = ""  # type: ignore[valid-type]
-    exclude: text(300) = ""  # type: ignore[valid-type]
+    subject: text(PROMPT_FIELD_MAX_CHARS) = ""  # type: ignore[valid-type]
+    action: text(PROMPT_FIELD_MAX_CHARS) = ""  # type: ignore[valid-type]
+    camera: text(PROMPT_FIELD_MAX_CHARS) = ""  # type: ignore[valid-type]
+    scene: text(PROMPT_FIELD_MAX_CHARS) = ""  # type: ignore[valid-type]
+    lighting: text(PROMPT_FIELD_MAX_CHARS) = ""  # type: ignore[valid-type]
+    style: text(PROMPT_FIELD_MAX_CHARS) = ""  # type: ignore[valid-type]
+    preserve: text(PROMPT_FIELD_MAX_CHARS) = ""  # type: ignore[valid-type]
+    exclude: text(PROMPT_FIELD_MAX_CHARS) = ""  # type: ignore[valid-type]
 
 
 assert set(PromptFields.model_fields) == set(PROMPT_FIELDS)
@@ -186,6 +219,15 @@ class RegionIn(StrictSchema):
     w: Annotated[float, Field(gt=0, le=1)]
     h: Annotated[float, Field(gt=0, le=1)]
     at: Seconds | None = Field(None, description="The seconds into the parent it was drawn at.")
+
+
+# Which of VersionCreateIn's fields a generation takes and which an edit
+# takes (the API refuses the others by these lists; the schema's two forms of
+# the body are made from them).
+GENERATION_ONLY_FIELDS = ("kind", "prompt", "prompt_fields", "assets")
+EDIT_ONLY_FIELDS = ("instruction", "keep_rest_same", "preserve", "addresses", "region")
+# An edit keeps its parent's (as far as its engine makes it).
+KEPT_BY_EDITS = ("aspect_ratio", "resolution", "duration_seconds")
 
 
 class VersionCreateIn(StrictSchema):
@@ -211,7 +253,7 @@ class VersionCreateIn(StrictSchema):
         description="For an edit (default true): append “Keep everything else the same.” "
         "and the preserve list.",
     )
-    preserve: text(300) | None = Field(  # type: ignore[valid-type]
+    preserve: text(PROMPT_FIELD_MAX_CHARS) | None = Field(  # type: ignore[valid-type]
         None, description="For an edit: what must not change."
     )
     addresses: list[Id] = Field(
@@ -348,6 +390,7 @@ class VersionEvent(Schema):
 
 
 Unit = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+BoxSide = Annotated[float, Field(ge=drawing.MIN_BOX_SIDE, le=1, allow_inf_nan=False)]
 Color = Literal[tuple(drawing.COLORS)]  # type: ignore[valid-type]
 
 
@@ -363,8 +406,8 @@ class BoxShape(StrictSchema):
     color: Color = "red"
     x: Unit
     y: Unit
-    w: Unit = Field(description="Width; x + w stays within the picture.")
-    h: Unit = Field(description="Height; y + h stays within the picture.")
+    w: BoxSide = Field(description="Width; x + w stays within the picture.")
+    h: BoxSide = Field(description="Height; y + h stays within the picture.")
 
 
 class StrokeShape(StrictSchema):
@@ -379,7 +422,7 @@ Shape = Annotated[PinShape | BoxShape | StrokeShape, Field(discriminator="kind")
 
 
 class CommentCreateIn(StrictSchema):
-    body: text(2000, min_length=1)  # type: ignore[valid-type]
+    body: text(COMMENT_MAX_CHARS, min_length=1, required=True)  # type: ignore[valid-type]
     start_seconds: Seconds | None = Field(None, description="Where in the video, in seconds.")
     end_seconds: Seconds | None = Field(None, description="The end of a time range.")
     parent: Id | None = Field(None, description="Reply to this comment (by id).")
@@ -415,7 +458,7 @@ class CommentOut(Schema):
 
 class ReviewCreateIn(StrictSchema):
     decision: DecisionName
-    note: text(2000) = ""  # type: ignore[valid-type]
+    note: text(REVIEW_NOTE_MAX_CHARS) = ""  # type: ignore[valid-type]
 
 
 class DecisionIn(StrictSchema):
@@ -448,9 +491,7 @@ class RoleIn(StrictSchema):
 
 class InvitationIn(StrictSchema):
     role: RoleName = "editor"
-    email: text(254) | None = Field(  # type: ignore[valid-type]
-        None, description="Also mail the link to this address."
-    )
+    email: EmailAddress | None = Field(None, description="Also mail the link to this address.")
 
 
 class InvitationOut(Schema):
@@ -464,7 +505,7 @@ class InvitationOut(Schema):
 
 
 class CommentEditIn(StrictSchema):
-    body: text(2000, min_length=1)  # type: ignore[valid-type]
+    body: text(COMMENT_MAX_CHARS, min_length=1, required=True)  # type: ignore[valid-type]
 
 
 class CommentResolveIn(StrictSchema):

@@ -6,7 +6,7 @@ from django.urls import reverse
 from ninja import Router, Status
 
 from projects.api.common import READ_ERRORS, WRITE_ERRORS, RowId, request_user
-from projects.api.schemas import InvitationIn, InvitationOut, MemberOut, RoleIn
+from projects.api.schemas import ErrorOut, InvitationIn, InvitationOut, MemberOut, RoleIn
 from projects.models import Membership
 from projects.services import access, mail, team
 
@@ -76,7 +76,8 @@ def member_remove(request: HttpRequest, workspace_id: int = RowId, member_id: in
 
 
 @router.get(
-    "/workspaces/{workspace_id}/invitations", response={200: list[InvitationOut], **WRITE_ERRORS}
+    "/workspaces/{workspace_id}/invitations",
+    response={200: list[InvitationOut], 403: ErrorOut, **READ_ERRORS},
 )
 def invitation_list(request: HttpRequest, workspace_id: int = RowId):
     """Invitations not yet used, withdrawn or expired (owners)."""

@@ -25,6 +25,9 @@ from projects.api.common import (
 from projects.api.errors import ApiError, invalid
 from projects.api.idempotency import Created, check_generation_limit, create_once
 from projects.api.schemas import (
+    EDIT_ONLY_FIELDS,
+    GENERATION_ONLY_FIELDS,
+    KEPT_BY_EDITS,
     DecisionIn,
     ErrorOut,
     StatusName,
@@ -79,13 +82,9 @@ def _assets(project: Project, ids: list[int]) -> list[Asset]:
 
 def _generation_arguments(project: Project, payload: VersionCreateIn) -> VersionArguments:
     """A generation's arguments, defaulting as the web form does."""
-    for name in ("instruction", "keep_rest_same", "preserve"):
-        if getattr(payload, name) is not None:
+    for name in EDIT_ONLY_FIELDS:
+        if getattr(payload, name) not in (None, []):
             raise refuse(name, f"`{name}` is for edits: give the `parent` version to edit.")
-    if payload.addresses:
-        raise refuse("addresses", "`addresses` is for edits: give the `parent` version to edit.")
-    if payload.region is not None:
-        raise refuse("region", "`region` is for edits: give the `parent` version to edit.")
     return composer.generation_arguments(
         project=project,
         engine=payload.engine,
@@ -106,13 +105,15 @@ def _edit_arguments(project: Project, user, payload: VersionCreateIn) -> Version
         parent, _ = access.version_for_user(user=user, project_id=project.pk, number=payload.parent)
     except Http404 as error:
         raise refuse("parent", f"There is no version {payload.parent} in this project.") from error
-    if payload.kind is not None and payload.kind != Version.Kind.EDIT:
-        raise refuse("kind", "A version with a `parent` is an edit.")
-    for name in ("prompt", "prompt_fields"):
-        if getattr(payload, name) is not None:
-            raise refuse(name, "An edit is described by `instruction` (and `preserve`).")
-    if payload.assets:
-        raise refuse("assets", "An edit works on its parent's video; it takes no assets.")
+    refusals = {
+        "kind": "A version with a `parent` is an edit.",
+        "prompt": "An edit is described by `instruction` (and `preserve`).",
+        "prompt_fields": "An edit is described by `instruction` (and `preserve`).",
+        "assets": "An edit works on its parent's video; it takes no assets.",
+    }
+    for name in GENERATION_ONLY_FIELDS:
+        if getattr(payload, name) not in (None, []):
+            raise refuse(name, refusals[name])
     arguments = composer.edit_arguments(
         parent=parent,
         instruction=payload.instruction or "",
@@ -124,7 +125,7 @@ def _edit_arguments(project: Project, user, payload: VersionCreateIn) -> Version
         fps=payload.fps,
         region=payload.region.model_dump(exclude_none=True) if payload.region else None,
     )
-    for name in ("aspect_ratio", "resolution", "duration_seconds"):
+    for name in KEPT_BY_EDITS:
         value = getattr(payload, name)
         if value is not None and value != arguments[name]:
             raise refuse(

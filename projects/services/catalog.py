@@ -11,6 +11,9 @@ from projects.models import Membership, Project
 from projects.services.access import require
 from projects.services.storage import delete_files_on_commit
 
+# What the title column holds; the page's form reads the same model field.
+TITLE_MAX_CHARS = Project._meta.get_field("title").max_length
+
 
 def project_create(*, user: AbstractBaseUser, membership: Membership, title: str) -> Project:
     require(membership.can_manage_projects, "Only owners and editors can create projects.")

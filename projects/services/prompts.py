@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass, field
 
 KEEP_REST_SAME = "Keep everything else the same."
+# The longest a structured field (and an edit's preserve list) may be.
+PROMPT_FIELD_MAX_CHARS = 300
 PROMPT_FIELDS = ("subject", "action", "camera", "scene", "lighting", "style", "preserve", "exclude")
 _FIELD_LABELS = {
     "camera": "Camera",

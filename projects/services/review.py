@@ -35,6 +35,10 @@ from projects.services.prompts import sentence
 from studio.engines.base import EngineError
 from studio.engines.video import FRAME_TOLERANCE, frame_index
 
+# The longest a comment, or a decision's note, may be.
+COMMENT_MAX_CHARS = 2000
+REVIEW_NOTE_MAX_CHARS = 2000
+
 
 def frame_at(version: Version, seconds: float | None) -> int | None:
     """The frame the version's video shows at ``seconds``."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import http.client
 import ipaddress
+import re
 import socket
 import ssl
 import time
@@ -68,6 +69,28 @@ class SendFailed(Exception):
         self.latency_ms = latency_ms
 
 
+_V4 = r"(?:(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])"
+_H16 = r"[0-9A-Fa-f]{1,4}"
+_V6 = (
+    rf"(?:(?:{_H16}:){{7}}{_H16}|(?:{_H16}:){{1,7}}:|(?:{_H16}:){{1,6}}:{_H16}"
+    rf"|(?:{_H16}:){{1,5}}(?::{_H16}){{1,2}}|(?:{_H16}:){{1,4}}(?::{_H16}){{1,3}}"
+    rf"|(?:{_H16}:){{1,3}}(?::{_H16}){{1,4}}|(?:{_H16}:){{1,2}}(?::{_H16}){{1,5}}"
+    rf"|{_H16}:(?::{_H16}){{1,6}}|:(?:(?::{_H16}){{1,7}}|:)"
+    rf"|::(?:ffff(?::0{{1,4}})?:)?{_V4}|(?:{_H16}:){{1,4}}:{_V4})"
+)
+# A host name (or IPv4 address) or a bracketed IPv6 address.
+_HOST = rf"(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.?|\[{_V6}\])"
+_PORT = r"(?::(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4}))?"
+_REST = r"(?:[/?][^\s#\x00-\x1f\x7f]*)?"
+
+
+def url_pattern() -> str:
+    """The shape of a URL a webhook may have, as a regular expression: the
+    check below and the API's schema both use it."""
+    scheme = "https?" if settings.STUDIO_WEBHOOKS_ALLOW_HTTP else "https"
+    return f"^{scheme}://{_HOST}{_PORT}{_REST}$"
+
+
 def target_checked(url: str) -> Target:
     """The URL's parts, or TargetRefused saying what is wrong with it."""
     url = url.strip()
@@ -96,6 +119,12 @@ def target_checked(url: str) -> Target:
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     if any(ord(c) < 0x21 or ord(c) == 0x7F for c in path + host):
         raise TargetRefused("The URL may not contain spaces or control characters.", field="url")
+    if not re.fullmatch(url_pattern(), url):
+        raise TargetRefused(
+            "Give the URL as https://host[:port]/path, the host a name, an IPv4 address "
+            "or an [IPv6] address.",
+            field="url",
+        )
     return Target(
         scheme=parts.scheme,
         host=host,
