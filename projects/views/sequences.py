@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from projects.forms import posted_id
-from projects.media import ranged_file_response
+from projects.media import render_file_response
 from projects.models import Sequence, SequenceClip
 from projects.models.sequences import CROSSFADE_MAX_SECONDS, CROSSFADE_MIN_SECONDS
 from projects.services import sequence_review, sequences
@@ -226,15 +226,7 @@ def render_video(
     render, _ = _render_of(request, project_id, sequence_id, number)
     if not render.is_ready or not render.video:
         raise Http404(f"{render.label} has no video yet.")
-    slug = "".join(c if c.isalnum() else "-" for c in render.sequence.title)[:40].strip("-")
-    return ranged_file_response(
-        request,
-        render.video,
-        content_type="video/mp4",
-        filename=f"{slug or 'sequence'}-{render.label}.mp4",
-        as_attachment="download" in request.GET,
-        size=render.video_bytes,
-    )
+    return render_file_response(request, render, as_attachment="download" in request.GET)
 
 
 @require_POST

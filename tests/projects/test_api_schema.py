@@ -17,7 +17,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from projects.models import Membership, Version
+from projects.models import Membership, Sequence, SequenceClip, SequenceRender, Version
 from projects.services.tokens import api_token_create
 from studio.asgi import application
 from tests.factories import MembershipFactory, ProjectFactory, VersionFactory
@@ -44,17 +44,39 @@ HYPOTHESIS = settings(
 @pytest.fixture
 def world(transactional_db, settings):
     """A project the token's user owns, with a ready version (without a video
-    file, so media answers 404) and another member's comment on it."""
+    file, so media answers 404) and another member's comment on it, and a
+    sequence of that version with a ready render (its video missing too)."""
     settings.STUDIO_API_MAX_ACTIVE_GENERATIONS = 5
     member = MembershipFactory(role=Membership.Role.OWNER)
     MembershipFactory(workspace=member.workspace, role=Membership.Role.VIEWER)
     project = ProjectFactory(workspace=member.workspace, created_by=member.user)
-    VersionFactory(project=project, number=1, status=Version.Status.READY, video_duration=3.0)
+    v1 = VersionFactory(project=project, number=1, status=Version.Status.READY, video_duration=3.0)
     VersionFactory(project=project, number=2, status=Version.Status.GENERATING, progress=0.5)
     project.last_version_number = 2
     project.save()
+    sequence = Sequence.objects.create(project=project, title="Cut", last_render_number=1)
+    SequenceClip.objects.create(sequence=sequence, position=0, version=v1, out_seconds=3.0)
+    SequenceRender.objects.create(
+        sequence=sequence,
+        number=1,
+        clips=[
+            {"version": v1.pk, "number": 1, "in": 0.0, "out": 3.0, "transition": "cut"}
+            | {"transition_seconds": 0.0, "starts_at": 0.0, "frames": 72}
+        ],
+        aspect_ratio="16:9",
+        width=852,
+        height=480,
+        fps=24,
+        status=SequenceRender.Status.READY,
+        duration_seconds=3.0,
+    )
     _, token = api_token_create(user=member.user, name="schemathesis")
-    return {"project": project.pk, "workspace": member.workspace_id, "token": token}
+    return {
+        "project": project.pk,
+        "workspace": member.workspace_id,
+        "sequence": sequence.pk,
+        "token": token,
+    }
 
 
 def aim_at_real_objects(case, world) -> None:
@@ -70,6 +92,9 @@ def aim_at_real_objects(case, world) -> None:
     workspace_id = parameters.get("workspace_id")
     if "/webhooks" in case.operation.path and isinstance(workspace_id, int) and workspace_id % 4:
         parameters["workspace_id"] = world["workspace"]
+    sequence_id = parameters.get("sequence_id")
+    if isinstance(sequence_id, int) and sequence_id % 4:
+        parameters["sequence_id"] = world["sequence"]
     if isinstance(case.query, dict) and isinstance(case.query.get("workspace"), int):
         case.query["workspace"] = world["workspace"]
     operation = case.operation
