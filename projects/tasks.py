@@ -6,7 +6,14 @@ Services enqueue these by path (``projects.services.queue``).
 
 from django.tasks import task
 
-from projects.services import decisions, generation, replays, sequences, sweeper, webhooks
+from projects.services import (
+    decisions,
+    generation,
+    replays,
+    sequence_rendering,
+    sweeper,
+    webhooks,
+)
 
 
 @task
@@ -31,7 +38,7 @@ def deliver_webhook(delivery_id: int) -> None:
 
 @task
 def render_sequence(render_id: int) -> None:
-    sequences.render_run(render_id=render_id)
+    sequence_rendering.render_run(render_id=render_id)
 
 
 @task

@@ -123,6 +123,11 @@ class SequenceRender(models.Model):
     status = models.CharField(max_length=12, choices=Status, default=Status.QUEUED)
     progress = models.FloatField(null=True, blank=True)
     error_message = models.TextField(blank=True)
+    # Who is rendering it: the worker holding an unexpired lease whose fence
+    # matches (as for versions); housekeeping resumes a render whose lease
+    # ran out.
+    lease_until = models.DateTimeField(null=True, blank=True)
+    fence = models.PositiveIntegerField(default=0)
     video = models.FileField(upload_to="sequences/%Y/%m/", blank=True)
     video_bytes = models.PositiveBigIntegerField(null=True, blank=True)
     duration_seconds = models.FloatField(null=True, blank=True)
@@ -142,6 +147,9 @@ class SequenceRender(models.Model):
                 condition=Q(progress__isnull=True) | (Q(progress__gte=0) & Q(progress__lte=1)),
                 name="sequence_render_progress_fraction",
             ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "lease_until"], name="sequence_render_sweep_idx"),
         ]
 
     def __str__(self) -> str:

@@ -11,14 +11,9 @@ a time of a render lands on the version that plays then, at its own time.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-import time
 from dataclasses import dataclass
 from fractions import Fraction
-from pathlib import Path
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import F
@@ -37,13 +32,10 @@ from projects.models.sequences import CROSSFADE_MAX_SECONDS, CROSSFADE_MIN_SECON
 from projects.services.access import project_for_user, require
 from projects.services.errors import StudioError
 from projects.services.queue import RENDER_SEQUENCE, enqueue
-from projects.services.storage import delete_files, local_copy, store_file
+from projects.services.sequence_rendering import render_parts
 from projects.services.tree import TreeIndex
 from studio.engines.base import frame_size
 from studio.engines.video import (
-    SequencePart,
-    VideoError,
-    compose_sequence,
     sequence_frame_counts,
     sequence_overlaps,
     sequence_starts,
@@ -428,7 +420,7 @@ def _snapshot(clips: list[SequenceClip], *, fps: int) -> list[dict]:
         }
         for index, clip in enumerate(clips)
     ]
-    parts = _parts(snapshot, paths=[""] * len(snapshot))
+    parts = render_parts(snapshot, paths=[""] * len(snapshot))
     rate = Fraction(fps)
     counts = sequence_frame_counts(parts, rate)
     starts = sequence_starts(counts, sequence_overlaps(parts, rate))
@@ -436,94 +428,3 @@ def _snapshot(clips: list[SequenceClip], *, fps: int) -> list[dict]:
         clip["starts_at"] = start / fps
         clip["frames"] = count
     return snapshot
-
-
-def _parts(snapshot: list[dict], *, paths: list) -> list[SequencePart]:
-    """What the compositing is given for a snapshot's clips."""
-    return [
-        SequencePart(
-            path=path,
-            start=clip["in"],
-            end=clip["out"],
-            crossfade_seconds=clip["transition_seconds"],
-        )
-        for clip, path in zip(snapshot, paths, strict=True)
-    ]
-
-
-def render_run(*, render_id: int) -> SequenceRender | None:
-    """Make a queued render: claimed by one worker (a conditional write), its
-    clips copied out of storage, composited and stored; ready or failed with
-    the reason."""
-    claimed = SequenceRender.objects.filter(
-        pk=render_id, status=SequenceRender.Status.QUEUED
-    ).update(status=SequenceRender.Status.RENDERING, progress=0.0)
-    if not claimed:
-        return None
-    render = SequenceRender.objects.select_related("sequence").get(pk=render_id)
-    workdir = Path(tempfile.mkdtemp(prefix="studio-sequence-"))
-    stored = ""
-    try:
-        versions = Version.objects.in_bulk([clip["version"] for clip in render.clips])
-        paths = []
-        for index, clip in enumerate(render.clips):
-            version = versions.get(clip["version"])
-            if version is None or not version.video:
-                raise VideoError(f"v{clip['number']} is no longer there.")
-            folder = workdir / str(index)
-            folder.mkdir()
-            paths.append(local_copy(version.video, folder))
-        out = workdir / "sequence.mp4"
-        info = compose_sequence(
-            _parts(render.clips, paths=paths),
-            out,
-            width=render.width,
-            height=render.height,
-            fps=Fraction(render.fps),
-            progress=_progress_writer(render),
-        )
-        sequence = render.sequence
-        stored = store_file(
-            f"sequences/p{sequence.project_id}/s{sequence.pk}/{render.label}.mp4", out
-        )
-        SequenceRender.objects.filter(pk=render.pk).update(
-            status=SequenceRender.Status.READY,
-            progress=1.0,
-            video=stored,
-            video_bytes=out.stat().st_size,
-            duration_seconds=info.duration_seconds,
-            finished_at=timezone.now(),
-        )
-        stored = ""
-    except (VideoError, OSError) as error:
-        _failed(render, f"The sequence could not be rendered: {error}")
-    except BaseException:
-        # Not left rendering for ever; the worker logs the error.
-        _failed(render, "The sequence could not be rendered: an unexpected error.")
-        raise
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-        if stored:
-            delete_files([stored])
-    render.refresh_from_db()
-    return render
-
-
-def _failed(render: SequenceRender, message: str) -> None:
-    SequenceRender.objects.filter(pk=render.pk).update(
-        status=SequenceRender.Status.FAILED, error_message=message, finished_at=timezone.now()
-    )
-
-
-def _progress_writer(render: SequenceRender):
-    """Writes the fraction done, at most every STUDIO_PROGRESS_INTERVAL_SECONDS."""
-    last = [0.0]
-
-    def write(fraction: float) -> None:
-        now = time.monotonic()
-        if now - last[0] < settings.STUDIO_PROGRESS_INTERVAL_SECONDS and fraction < 1:
-            return
-        last[0] = now
-        SequenceRender.objects.filter(pk=render.pk).update(progress=min(max(fraction, 0.0), 1.0))
-
-    return write

@@ -2,13 +2,18 @@
 changes nothing), rendered by a task into a new numbered render that keeps
 its snapshot, and reviewed at sequence time back on the clips' versions."""
 
+from datetime import timedelta
+
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from projects.models import Comment, Membership, Sequence, SequenceRender, Version
-from projects.services import review, sequence_review, sequences
+from projects.services import housekeeping, review, sequence_rendering, sequence_review, sequences
 from projects.services.errors import StudioError
+from projects.services.leases import LeaseLost, shutdown_requested
 from projects.services.sequences import ClipSpec
 from tests.factories import MembershipFactory, ProjectFactory, VersionFactory
 from tests.projects.sequence_clips import decoded, ready_version
@@ -264,3 +269,49 @@ def test_a_render_whose_clip_cannot_be_read_fails_with_the_reason(project, membe
     assert render.status == SequenceRender.Status.FAILED
     assert render.error_message.startswith("The sequence could not be rendered:")
     assert not render.video
+
+
+def test_a_render_whose_worker_died_is_resumed_by_housekeeping(
+    project, member, tasks, three, settings
+):
+    settings.STUDIO_LEASE_SECONDS = 60
+    sequence = arranged(project, member, three)
+    render = sequences.sequence_render(sequence=sequence, membership=member)
+    claimed = sequence_rendering.render_claim(render_id=render.pk)
+    assert claimed.status == SequenceRender.Status.RENDERING
+    # A second worker finds it held, and so does housekeeping while the lease runs.
+    assert sequence_rendering.render_run(render_id=render.pk) is None
+    DBTaskResult.objects.all().delete()  # the first worker's task died with it
+    past = timezone.now() - timedelta(minutes=5)
+    SequenceRender.objects.filter(pk=render.pk).update(created_at=past)
+    assert housekeeping.housekeeping_run(only=("sequences",))[0].count == 0
+    SequenceRender.objects.filter(pk=render.pk).update(lease_until=past)
+    assert housekeeping.housekeeping_run(only=("sequences",))[0].count == 1
+    tasks()
+    render.refresh_from_db()
+    assert render.status == SequenceRender.Status.READY and render.fence == 2
+    # The stale worker's late write is refused.
+    with pytest.raises(LeaseLost):
+        sequence_rendering._write(claimed, progress=0.5)
+    assert housekeeping.housekeeping_run(only=("sequences",))[0].count == 0
+    # Its file is referenced: the orphans job keeps it.
+    assert render.video.name in housekeeping._referenced_names()
+
+
+def test_a_render_stopped_with_the_studio_is_left_for_the_next_start(project, member, tasks, three):
+    sequence = arranged(project, member, three)
+    render = sequences.sequence_render(sequence=sequence, membership=member)
+    shutdown_requested.set()
+    try:
+        tasks()
+    finally:
+        shutdown_requested.clear()
+    render.refresh_from_db()
+    assert (render.status, render.lease_until, render.video.name) == ("rendering", None, "")
+    SequenceRender.objects.filter(pk=render.pk).update(
+        created_at=timezone.now() - timedelta(hours=1)
+    )
+    housekeeping.housekeeping_run(only=("sequences",))
+    tasks()
+    render.refresh_from_db()
+    assert render.status == SequenceRender.Status.READY
