@@ -98,7 +98,7 @@ def clips_of(sequence: Sequence) -> list[SequenceClip]:
 
 
 def renders_of(sequence: Sequence) -> list[SequenceRender]:
-    return list(sequence.renders.order_by("-number"))
+    return list(sequence.renders.select_related("author").order_by("-number"))
 
 
 # Arranging
@@ -138,6 +138,8 @@ def sequence_create(
     title = _checked_title(title)
     _check_format(aspect_ratio=aspect_ratio, resolution=resolution, fps=fps)
     if from_picks:
+        if clips:
+            raise StudioError("Give the clips or start from the picks, not both.", field="clips")
         clips = default_clips(project)
         if not clips:
             raise StudioError("The project has no ready versions to put in a sequence yet.")

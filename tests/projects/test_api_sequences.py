@@ -117,6 +117,8 @@ def test_refusals_are_in_words_and_change_nothing(api, project, member, two):
     assert fade.status_code == 422 and "longer than clip 2" in error(fade)["message"]
     many = api.post(base, {"title": "Cut", "clips": [{"version": 1}] * 21})
     assert many.status_code == 422
+    both = api.post(base, {"title": "Cut", "from_picks": True, "clips": [{"version": 1}]})
+    assert both.status_code == 422 and "not both" in error(both)["message"]
     sequence = api.post(base, {"title": "Cut", "from_picks": True}).json()
     assert [c["version"] for c in sequence["clips"]] == [1, 2]
     reversed_points = api.put(

@@ -6,6 +6,8 @@ in words, changing nothing."""
 import json
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from projects.models import Comment, Membership, Sequence, SequenceRender
@@ -167,3 +169,20 @@ def test_roles_and_outsiders_are_refused_in_words(client, member, made, outsider
     assert client.get(sequence.get_absolute_url()).status_code == 404
     assert client.get(url("sequence_render_video", sequence, 1)).status_code == 404
     assert client.get(reverse("sequence_list", args=[made.pk])).status_code == 404
+
+
+def test_the_sequence_page_reads_the_same_queries_however_many_renders(logged_in, member, made):
+    sequence = sequences.sequence_create(
+        project=made, membership=member, title="Cut", from_picks=True
+    )
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert logged_in.get(sequence.get_absolute_url()).status_code == 200
+        return len(captured)
+
+    sequences.sequence_render(sequence=sequence, membership=member)
+    few = queries()
+    for _ in range(5):
+        sequences.sequence_render(sequence=sequence, membership=member)
+    assert queries() == few
