@@ -49,6 +49,8 @@ def render_comment_create(
     require(membership.can_comment, "Viewers can watch but not comment.")
     if not body.strip():
         raise StudioError("Write a comment.", field="body")
+    if "\x00" in body or len(body) > 2000:
+        raise StudioError("A comment is plain text of at most 2,000 characters.", field="body")
     if not render.is_ready:
         raise StudioError(f"{render.label} is not ready to review.")
     version, at = sequence_time_to_clip(render, seconds)

@@ -163,6 +163,8 @@ def _checked_title(title: str) -> str:
         raise StudioError("Give the sequence a title.", field="title")
     if len(title) > 200:
         raise StudioError("A title is at most 200 characters.", field="title")
+    if "\x00" in title:
+        raise StudioError("A title cannot hold NUL characters.", field="title")
     return title
 
 

@@ -172,7 +172,9 @@ def clip_add(request: HttpRequest, project_id: int, sequence_id: int) -> HttpRes
 @require_POST
 def clip_move(request: HttpRequest, project_id: int, sequence_id: int) -> HttpResponse:
     def move(*, sequence, membership, data) -> None:
-        by = -1 if data.get("direction") == "earlier" else 1
+        by = {"earlier": -1, "later": 1}.get(data.get("direction", ""))
+        if by is None:
+            raise StudioError("Move a clip earlier or later.")
         sequences.sequence_move_clip(
             sequence=sequence, membership=membership, position=_position(data), by=by
         )

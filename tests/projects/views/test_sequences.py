@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from projects.models import Comment, Membership, Sequence, SequenceRender
 from projects.services import sequences
-from tests.factories import MembershipFactory
+from tests.factories import MembershipFactory, VersionFactory
 from tests.projects.sequence_clips import ready_version
 
 
@@ -186,3 +186,101 @@ def test_the_sequence_page_reads_the_same_queries_however_many_renders(logged_in
     for _ in range(5):
         sequences.sequence_render(sequence=sequence, membership=member)
     assert queries() == few
+
+
+HOSTILE = ["", "abc", "-1", "0", "9" * 25, "1e309", "nan", "inf", "１２", "1\x00", "<b>1</b>"]
+
+
+@pytest.mark.parametrize("role", ["owner", "viewer"])
+def test_no_sequence_form_answers_500_or_changes_anything_from_hostile_values(
+    client, project, member, role
+):
+    for number in (1, 2):
+        VersionFactory(project=project, number=number, video=f"v/{number}.mp4", video_duration=3.0)
+    sequence = sequences.sequence_create(
+        project=project,
+        membership=member,
+        title="Cut",
+        clips=[sequences.ClipSpec(1, 0, 3, "crossfade", 1), sequences.ClipSpec(2)],
+    )
+    render = SequenceRender.objects.create(
+        sequence=sequence,
+        number=1,
+        clips=[
+            {"version": c.version_id, "number": c.version.number, "in": 0.0, "out": 3.0}
+            | {"transition": "cut", "transition_seconds": 0.0, "starts_at": 3.0 * i, "frames": 72}
+            for i, c in enumerate(sequences.clips_of(sequence))
+        ],
+        aspect_ratio="16:9",
+        width=852,
+        height=480,
+        fps=24,
+        status=SequenceRender.Status.READY,
+        duration_seconds=6.0,
+    )
+    someone = MembershipFactory(workspace=project.workspace, role=role)
+    client.force_login(someone.user)
+    clip = {"position": "0", "in_seconds": "0", "out_seconds": "2", "transition": "cut"}
+    forms = [
+        (
+            reverse("sequence_create", args=[project.pk]),
+            {"title": "T", "aspect_ratio": "16:9", "resolution": "480p", "start": "empty"},
+            ["title", "aspect_ratio", "resolution"],
+        ),
+        (
+            url("sequence_settings", sequence),
+            {"title": "T", "aspect_ratio": "16:9", "resolution": "480p", "fps": "24"},
+            ["title", "aspect_ratio", "resolution", "fps"],
+        ),
+        (url("sequence_clip_add", sequence), {"number": "1"}, ["number"]),
+        (
+            url("sequence_clip_move", sequence),
+            {"position": "0", "direction": "later"},
+            ["position", "direction"],
+        ),
+        (url("sequence_clip_remove", sequence), {"position": "0"}, ["position"]),
+        (
+            url("sequence_clip_change", sequence),
+            clip,
+            ["position", "in_seconds", "out_seconds", "transition", "transition_seconds"],
+        ),
+        (
+            url("sequence_render_comment", sequence, render.number),
+            {"body": "Nice", "seconds": "1"},
+            ["body", "seconds"],
+        ),
+    ]
+
+    def state():
+        sequence.refresh_from_db()
+        return (
+            Sequence.objects.count(),
+            (sequence.title, sequence.aspect_ratio, sequence.resolution, sequence.fps),
+            sequences.specs_of(sequence),
+            Comment.objects.count(),
+            SequenceRender.objects.count(),
+        )
+
+    changed = set()
+    for address, body, fields in forms:
+        for field in fields:
+            for value in HOSTILE:
+                before = state()
+                response = client.post(address, {**body, field: value})
+                assert response.status_code < 500, (address, field, value)
+                if state() != before:
+                    changed.add((address.rstrip("/").rsplit("/", 1)[-1], field, value))
+    # Only valid values change anything: the first clip's position, a number
+    # in other digits, plain text, a crossfade field a cut ignores.
+    allowed = {("new", "title", v) for v in ("abc", "-1", "0", "9" * 25, "1e309", "nan")}
+    allowed |= {("new", "title", v) for v in ("inf", "１２", "<b>1</b>")}
+    allowed |= {("settings", "title", v) for v in ("abc", "-1", "0", "1e309", "nan", "inf")}
+    allowed |= {("settings", "title", v) for v in ("１２", "<b>1</b>", "9" * 25)}
+    allowed |= {("add", "number", v) for v in ("１２",)}
+    allowed |= {(form, "position", "0") for form in ("change", "move", "remove")}
+    allowed |= {("change", "transition_seconds", v) for v in HOSTILE}
+    allowed |= {("change", "out_seconds", v) for v in ("１２",)}
+    allowed |= {("comments", "body", v) for v in ("abc", "-1", "0", "9" * 25, "1e309", "nan")}
+    allowed |= {("comments", "body", v) for v in ("inf", "１２", "<b>1</b>")}
+    allowed |= {("comments", "seconds", v) for v in ("", "0")}
+    assert changed <= (allowed if role == "owner" else set()), sorted(changed - allowed)
