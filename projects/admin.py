@@ -25,6 +25,9 @@ from projects.models import (
     QuotaUse,
     Replay,
     Review,
+    Sequence,
+    SequenceClip,
+    SequenceRender,
     Version,
     WebhookDelivery,
     WebhookEndpoint,
@@ -245,3 +248,24 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
     list_filter = ["status", "event"]
     search_fields = ["endpoint__url", "event"]
     ordering = ["-created_at"]
+
+
+@admin.register(Sequence)
+class SequenceAdmin(ReadOnlyAdmin):
+    list_display = ["title", "project", "aspect_ratio", "resolution", "updated_at"]
+    list_filter = ["aspect_ratio"]
+    search_fields = ["title", "project__title"]
+
+
+@admin.register(SequenceClip)
+class SequenceClipAdmin(ReadOnlyAdmin):
+    list_display = ["sequence", "position", "version", "in_seconds", "out_seconds", "transition"]
+    list_filter = ["transition"]
+    search_fields = ["sequence__title"]
+
+
+@admin.register(SequenceRender)
+class SequenceRenderAdmin(ReadOnlyAdmin):
+    list_display = ["sequence", "number", "status", "duration_seconds", "author", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["sequence__title"]

@@ -289,17 +289,32 @@ def stored_bytes(file, *, start: int = 0, end: int | None = None) -> Iterator[by
             yield chunk
 
 
+def _slug(title: str, fallback: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in title)[:40].strip("-") or fallback
+
+
+def render_file_response(request: HttpRequest, render, *, as_attachment: bool = False):
+    """A sequence render's MP4, under a friendly name."""
+    return ranged_file_response(
+        request,
+        render.video,
+        content_type="video/mp4",
+        filename=f"{_slug(render.sequence.title, 'sequence')}-{render.label}.mp4",
+        as_attachment=as_attachment,
+        size=render.video_bytes,
+    )
+
+
 def version_file_response(
     request: HttpRequest, version, *, what: str, as_attachment: bool = False
 ) -> HttpResponse:
     """A version's MP4 ("video") or JPEG ("poster"), under a friendly name."""
     if what == "video":
-        slug = "".join(c if c.isalnum() else "-" for c in version.project.title)[:40].strip("-")
         return ranged_file_response(
             request,
             version.video,
             content_type="video/mp4",
-            filename=f"{slug or 'video'}-v{version.number}.mp4",
+            filename=f"{_slug(version.project.title, 'video')}-v{version.number}.mp4",
             as_attachment=as_attachment,
             size=version.video_bytes,
         )

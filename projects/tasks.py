@@ -6,7 +6,14 @@ Services enqueue these by path (``projects.services.queue``).
 
 from django.tasks import task
 
-from projects.services import decisions, generation, replays, sweeper, webhooks
+from projects.services import (
+    decisions,
+    generation,
+    replays,
+    sequence_rendering,
+    sweeper,
+    webhooks,
+)
 
 
 @task
@@ -27,6 +34,11 @@ def advance_replay(replay_id: int) -> None:
 @task
 def deliver_webhook(delivery_id: int) -> None:
     webhooks.delivery_attempt(delivery_id=delivery_id)
+
+
+@task
+def render_sequence(render_id: int) -> None:
+    sequence_rendering.render_run(render_id=render_id)
 
 
 @task

@@ -12,6 +12,7 @@ from projects.views import (
     projects,
     replays,
     review,
+    sequences,
     team,
     tokens,
     tree,
@@ -38,6 +39,24 @@ version_patterns = [
     path("guests/<int:link_id>/revoke/", guests.guest_link_revoke, name="guest_link_revoke"),
 ]
 
+# /projects/<project_id>/sequences/<sequence_id>/...
+sequence_patterns = [
+    path("", sequences.sequence_detail, name="sequence_detail"),
+    path("settings/", sequences.sequence_settings, name="sequence_settings"),
+    path("clips/add/", sequences.clip_add, name="sequence_clip_add"),
+    path("clips/move/", sequences.clip_move, name="sequence_clip_move"),
+    path("clips/remove/", sequences.clip_remove, name="sequence_clip_remove"),
+    path("clips/change/", sequences.clip_change, name="sequence_clip_change"),
+    path("render/", sequences.sequence_render, name="sequence_render"),
+    path("r/<int:number>/video.mp4", sequences.render_video, name="sequence_render_video"),
+    path("r/<int:number>/comments/", sequences.render_comment, name="sequence_render_comment"),
+    path(
+        "r/<int:number>/provenance.json",
+        sequences.render_provenance,
+        name="sequence_render_provenance",
+    ),
+]
+
 # /projects/<project_id>/...
 project_patterns = [
     path("", project_page.project_detail, name="project_detail"),
@@ -58,6 +77,9 @@ project_patterns = [
     path("comments/<int:comment_id>/edit/", review.comment_edit, name="comment_edit"),
     path("comments/<int:comment_id>/delete/", review.comment_delete, name="comment_delete"),
     path("comments/<int:comment_id>/resolve/", review.comment_resolve, name="comment_resolve"),
+    path("sequences/", sequences.sequence_list, name="sequence_list"),
+    path("sequences/new/", sequences.sequence_create, name="sequence_create"),
+    path("sequences/<int:sequence_id>/", include(sequence_patterns)),
     path("v/<int:number>/", include(version_patterns)),
 ]
 

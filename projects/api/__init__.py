@@ -3,7 +3,8 @@
 Token auth (`Authorization: Bearer <token>`), errors as
 `{"error": {"code", "message", "field"}}`, OpenAPI 3 at /api/v1/openapi.json
 and docs at /api/v1/docs. The operations are in one module per resource
-(workspaces, team, webhooks, projects, assets, versions, review, replays) and `events`.
+(workspaces, team, webhooks, projects, assets, versions, review, replays,
+sequences) and `events`.
 """
 
 from django.contrib.auth.decorators import login_not_required
@@ -18,6 +19,7 @@ from projects.api import (
     projects,
     replays,
     review,
+    sequences,
     team,
     versions,
     webhooks,
@@ -56,7 +58,18 @@ api = StudioAPI(
     parser=StrictParser(),
 )
 install_error_handlers(api)
-for module in (workspaces, team, webhooks, projects, assets, versions, review, replays, events):
+for module in (
+    workspaces,
+    team,
+    webhooks,
+    projects,
+    assets,
+    versions,
+    review,
+    replays,
+    sequences,
+    events,
+):
     api.add_router("", module.router)
 
 

@@ -321,6 +321,7 @@ _SAME_VERSION = {"project_id": "$request.path.project_id", "number": "$request.p
 _COMMENT = {**_SAME_VERSION, "comment_id": "$response.body#/id"}
 _ON_PROJECT = (
     "project_get",
+    "sequence_create",
     "replay_create",
     "replay_list",
     "project_rename",
@@ -350,6 +351,13 @@ _ON_COMMENT = ("comment_edit", "comment_resolve", "comment_delete")
 _FIRST_WORKSPACE = {"workspace_id": "$response.body#/0/id"}
 _SAME_WORKSPACE = {"workspace_id": "$request.path.workspace_id"}
 _SAME_PROJECT = {"project_id": "$request.path.project_id"}
+_ON_SEQUENCE = ("sequence_get", "sequence_clips_replace", "sequence_render")
+_ON_RENDER = (
+    "sequence_render_get",
+    "sequence_render_video",
+    "sequence_render_comment",
+    "sequence_render_provenance",
+)
 _ON_WEBHOOK = ("webhook_rotate", "webhook_enable", "webhook_delete", "webhook_deliveries")
 LINKS: dict[str, dict[int, dict[str, dict[str, str]]]] = {
     "workspace_list": {
@@ -408,6 +416,26 @@ LINKS: dict[str, dict[int, dict[str, dict[str, str]]]] = {
         }
     },
     "comment_create": {201: {name: _COMMENT for name in _ON_COMMENT}},
+    "sequence_create": {
+        201: {name: {**_SAME_PROJECT, "sequence_id": "$response.body#/id"} for name in _ON_SEQUENCE}
+    },
+    "sequence_get": {
+        200: {
+            name: {**_SAME_PROJECT, "sequence_id": "$request.path.sequence_id"}
+            for name in _ON_SEQUENCE
+            if name != "sequence_get"
+        }
+    },
+    "sequence_render": {
+        201: {
+            name: {
+                **_SAME_PROJECT,
+                "sequence_id": "$request.path.sequence_id",
+                "number": "$response.body#/number",
+            }
+            for name in _ON_RENDER
+        }
+    },
     "replay_create": {201: {"replay_get": {**_SAME_PROJECT, "replay_id": "$response.body#/id"}}},
     "replay_list": {200: {"replay_get": {**_SAME_PROJECT, "replay_id": "$response.body#/0/id"}}},
     "webhook_create": {

@@ -301,7 +301,7 @@ def _media(request: HttpRequest, project_id: int, number: int, what: str, downlo
     return version_file_response(request, version, what=what, as_attachment=download)
 
 
-def _binary(media_type: str) -> dict:
+def binary_responses(media_type: str) -> dict:
     content = {media_type: {"schema": {"type": "string", "format": "binary"}}}
     return {
         "responses": {
@@ -318,7 +318,7 @@ def _binary(media_type: str) -> dict:
 @router.get(
     "/projects/{project_id}/versions/{number}/video",
     response=READ_ERRORS,
-    openapi_extra=_binary("video/mp4"),
+    openapi_extra=binary_responses("video/mp4"),
 )
 def version_video(
     request: HttpRequest,
@@ -333,7 +333,7 @@ def version_video(
 @router.get(
     "/projects/{project_id}/versions/{number}/poster",
     response=READ_ERRORS,
-    openapi_extra=_binary("image/jpeg"),
+    openapi_extra=binary_responses("image/jpeg"),
 )
 def version_poster(request: HttpRequest, project_id: int = ProjectId, number: int = VersionNumber):
     """A JPEG still from the version's video."""

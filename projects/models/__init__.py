@@ -13,6 +13,7 @@ from projects.models.operations import (
 )
 from projects.models.replays import Replay
 from projects.models.review import Activity, Comment, CommentQuerySet, Presence, Review
+from projects.models.sequences import Sequence, SequenceClip, SequenceRender
 from projects.models.team import Invitation, Membership, Workspace, WorkspaceQuerySet
 from projects.models.webhooks import WebhookDelivery, WebhookEndpoint
 from projects.models.work import Asset, Project, ProjectQuerySet, Version, VersionQuerySet
@@ -44,6 +45,9 @@ __all__ = [
     "QuotaUse",
     "Replay",
     "Review",
+    "Sequence",
+    "SequenceClip",
+    "SequenceRender",
     "Version",
     "VersionQuerySet",
     "WebhookDelivery",

@@ -22,6 +22,9 @@ these; import the module you mean (this package re-exports nothing).
 - tree: the version tree, lineage, compare, provenance
 - team: workspaces, invitations, roles and removal
 - review: comments, decisions, the pick
+- sequences: versions cut and joined into one video, arranged and rendered
+- sequence_rendering: a render made in a worker, its lease, resuming it
+- sequence_review: a render's time mapped to its clip, comments there, provenance
 - activity: the project's activity feed
 - engines: which engines this studio runs
 - tokens: API tokens, stored as digests

@@ -38,6 +38,7 @@ from projects.models import (
     HousekeepingRun,
     IdempotencyRecord,
     Presence,
+    SequenceRender,
     Version,
     WorkerHeartbeat,
 )
@@ -45,6 +46,7 @@ from projects.services import webhooks
 from projects.services.broadcast import PRESENCE_TIMEOUT
 from projects.services.notifications import digests_send
 from projects.services.replays import replays_resume, replays_stuck
+from projects.services.sequence_rendering import renders_resumable, renders_resume
 from projects.services.storage import media_storage
 from projects.services.sweeper import resumable_versions, versions_sweep
 from projects.services.throttle import quota_uses_prune
@@ -53,9 +55,15 @@ logger = logging.getLogger(__name__)
 
 # Folders the studio and its local engine make for one piece of work; a
 # process that dies mid-work leaves them behind.
-TEMP_PREFIXES = ("studio-save-", "studio-inputs-", "studio-import-", "omni-local-")
+TEMP_PREFIXES = (
+    "studio-save-",
+    "studio-inputs-",
+    "studio-import-",
+    "studio-sequence-",
+    "omni-local-",
+)
 # Where the studio's media live in storage (the models' upload_to).
-MEDIA_FOLDERS = ("assets", "versions")
+MEDIA_FOLDERS = ("assets", "versions", "sequences")
 LOST_WORKER = "projects.services.housekeeping.WorkerLost"
 
 
@@ -182,6 +190,15 @@ def replays_move_on(dry_run: bool) -> JobReport:
     return report
 
 
+def sequence_renders_resume(dry_run: bool) -> JobReport:
+    """Sequence renders whose worker died, or whose task was lost."""
+    report = JobReport("sequences", dry_run=dry_run)
+    ids = renders_resumable() if dry_run else renders_resume()
+    report.count = len(ids)
+    report.lines = [f"render {pk}" for pk in ids]
+    return report
+
+
 def digests_mail(dry_run: bool) -> JobReport:
     """Notification digests that are due (each member chose hourly or daily)."""
     report = JobReport("digest", dry_run=dry_run)
@@ -241,6 +258,7 @@ JOBS: tuple[Job, ...] = (
     Job("temp", lambda: settings.STUDIO_HOUSEKEEPING_PRUNE_SECONDS, temp_folders_prune),
     Job("orphans", lambda: settings.STUDIO_HOUSEKEEPING_ORPHANS_SECONDS, orphans_prune),
     Job("replays", lambda: settings.STUDIO_SWEEP_SECONDS, replays_move_on),
+    Job("sequences", lambda: settings.STUDIO_SWEEP_SECONDS, sequence_renders_resume),
     Job("digest", lambda: settings.STUDIO_DIGEST_CHECK_SECONDS, digests_mail),
 )
 JOB_NAMES = tuple(job.name for job in JOBS)
@@ -357,6 +375,7 @@ def _referenced_names() -> set[str]:
         "video", "poster"
     ):
         names.update(n for n in (video, poster) if n)
+    names.update(SequenceRender.objects.exclude(video="").values_list("video", flat=True))
     return names
 
 

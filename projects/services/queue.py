@@ -16,6 +16,7 @@ ADVANCE_GENERATION = "projects.tasks.advance_generation"
 CANCEL_INTERACTION = "projects.tasks.cancel_interaction"
 ADVANCE_REPLAY = "projects.tasks.advance_replay"
 DELIVER_WEBHOOK = "projects.tasks.deliver_webhook"
+RENDER_SEQUENCE = "projects.tasks.render_sequence"
 
 
 # A version waiting to be submitted goes ahead of polls that are due: its

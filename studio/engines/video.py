@@ -568,3 +568,154 @@ def splice_section(
             sound=sound,
         )
     return probe_video(destination)
+
+
+# Sequences: clips cut from several videos, joined end to end
+
+
+@dataclass(frozen=True)
+class SequencePart:
+    """A clip of a sequence: ``start`` to ``end`` seconds of the video at
+    ``path``, and the crossfade into the next clip (0 for a cut)."""
+
+    path: Path | str
+    start: float
+    end: float
+    crossfade_seconds: float = 0.0
+
+
+def sequence_frame_counts(parts: list[SequencePart], fps: Fraction) -> list[int]:
+    """How many frames each clip lasts at ``fps`` (at least one)."""
+    return [max(1, round((part.end - part.start) * fps)) for part in parts]
+
+
+def sequence_overlaps(parts: list[SequencePart], fps: Fraction) -> list[int]:
+    """The frames each crossfade lasts (one per join: the last clip has none)."""
+    return [round(part.crossfade_seconds * fps) for part in parts[:-1]]
+
+
+def sequence_starts(counts: list[int], overlaps: list[int]) -> list[int]:
+    """The frame each clip starts at, and after them the sequence's length in
+    frames: each clip starts as the one before it starts fading out."""
+    starts = [0]
+    for count, overlap in zip(counts, [*overlaps, 0], strict=True):
+        starts.append(starts[-1] + count - overlap)
+    return starts
+
+
+def compose_sequence(
+    parts: list[SequencePart],
+    destination: Path | str,
+    *,
+    width: int,
+    height: int,
+    fps: Fraction,
+    progress: ProgressCallback | None = None,
+) -> VideoInfo:
+    """One MP4 of the clips in order, each decoded from its in to its out
+    point, scaled to fill ``width`` × ``height`` and centre-cropped, retimed
+    to ``fps``; a crossfade mixes the end of a clip with the start of the
+    next, picture and sound alike, so the whole lasts the clips' lengths
+    less the crossfades. A clip without sound is silent."""
+    if not parts:
+        raise VideoError("A sequence needs at least one clip.")
+    counts = sequence_frame_counts(parts, fps)
+    overlaps = [*sequence_overlaps(parts, fps), 0]
+    for index, count in enumerate(counts):
+        into = overlaps[index - 1] if index else 0
+        if into + overlaps[index] > count:
+            raise VideoError(f"Clip {index + 1} is shorter than its crossfades.")
+    infos = [probe_video(part.path) for part in parts]
+    total = sum(counts) - sum(overlaps)
+    frames = _sequence_frames(parts, infos, counts, overlaps, (width, height), fps)
+    sound = sound_of(_sequence_sound(parts, infos, counts, overlaps, fps))
+    with _writing(destination, "Could not render the sequence"):
+        write_mp4(
+            destination,
+            frames,
+            width=width,
+            height=height,
+            fps=fps,
+            frame_count=total,
+            sound=sound,
+            progress=progress,
+        )
+    return probe_video(destination)
+
+
+def _part_frames(
+    part: SequencePart, info: VideoInfo, count: int, size: tuple[int, int], fps: Fraction
+) -> Iterator[Image.Image]:
+    """The clip's ``count`` frames at ``fps``, filling ``size``."""
+    source_fps = float(info.fps)
+    indexes = (
+        frame_index(part.start + k / float(fps), source_fps, info.frame_count) for k in range(count)
+    )
+    box = cover_box((info.width, info.height), size)
+    for frame in decode_frames_at(part.path, indexes):
+        yield crop_frame(frame, box, size)
+
+
+def _sequence_frames(
+    parts: list[SequencePart],
+    infos: list[VideoInfo],
+    counts: list[int],
+    overlaps: list[int],
+    size: tuple[int, int],
+    fps: Fraction,
+) -> Iterator[Image.Image]:
+    """The sequence's frames in order. A crossfade decodes both clips at
+    once, so nothing but the two frames being mixed is held."""
+    current = _part_frames(parts[0], infos[0], counts[0], size, fps)
+    try:
+        for index, count in enumerate(counts):
+            into = overlaps[index - 1] if index else 0
+            out = overlaps[index]
+            for _ in range(count - into - out):
+                yield next(current)
+            if index + 1 == len(parts):
+                break
+            following = _part_frames(
+                parts[index + 1], infos[index + 1], counts[index + 1], size, fps
+            )
+            for k in range(out):
+                # Strictly between the two: the first frame of a crossfade
+                # already shows the next clip, the last still the one before.
+                yield Image.blend(next(current), next(following), (k + 1) / (out + 1))
+            current.close()
+            current = following
+    finally:
+        current.close()
+
+
+def _sequence_sound(
+    parts: list[SequencePart],
+    infos: list[VideoInfo],
+    counts: list[int],
+    overlaps: list[int],
+    fps: Fraction,
+) -> np.ndarray:
+    """The sequence's soundtrack: each clip's sound from its in point, under
+    its frames; across a crossfade one fades out as the next fades in."""
+    starts = sequence_starts(counts, overlaps[:-1])
+    total = frame_sample_bounds(starts[-1] - 1, fps)[1]
+    track = np.zeros((2, total), dtype=np.float32)
+    for index, (part, info) in enumerate(zip(parts, infos, strict=True)):
+        if not info.has_audio:
+            continue
+        begin = frame_sample_bounds(starts[index], fps)[0]
+        end = frame_sample_bounds(starts[index] + counts[index] - 1, fps)[1]
+        length = end - begin
+        first = round(part.start * SAMPLE_RATE)
+        piece = np.zeros((2, length), dtype=np.float32)
+        source = decode_audio(part.path)[:, first : first + length]
+        piece[:, : source.shape[1]] = source
+        gain = np.ones(length, dtype=np.float32)
+        fade_in = frame_sample_bounds(overlaps[index - 1], fps)[0] if index else 0
+        fade_out = frame_sample_bounds(overlaps[index], fps)[0]
+        if fade_in:
+            gain[:fade_in] = np.linspace(0, 1, fade_in, endpoint=False, dtype=np.float32)
+        if fade_out:
+            gain[length - fade_out :] *= np.linspace(1, 0, fade_out, dtype=np.float32)
+        track[:, begin:end] += piece * gain
+    return track

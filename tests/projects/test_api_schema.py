@@ -40,6 +40,9 @@ from projects.models import (
     IdempotencyRecord,
     Membership,
     Project,
+    Sequence,
+    SequenceClip,
+    SequenceRender,
     Version,
     WebhookEndpoint,
 )
@@ -84,6 +87,7 @@ def world(transactional_db, settings, monkeypatch):
     world = {"workspace": member.workspace_id, "token": token}
     world["objects"] = _furnish(member)
     world["project"] = world["objects"]["project_id"][0]
+    world["sequence"] = world["objects"]["sequence_id"][0]
 
     def reset() -> None:
         world["objects"] = _furnish(member)
@@ -120,6 +124,23 @@ def _furnish(member: Membership) -> dict[str, list[int]]:
         Comment.objects.create(version=ready, author=author, body=body, start_seconds=0.2).pk
         for author, body in ((viewer.user, "Brighter?"), (member.user, "Logo later"))
     ]
+    # A sequence of the ready version with a ready render (its video missing).
+    sequence = Sequence.objects.create(project=project, title="Cut", last_render_number=1)
+    SequenceClip.objects.create(sequence=sequence, position=0, version=ready, out_seconds=0.5)
+    SequenceRender.objects.create(
+        sequence=sequence,
+        number=1,
+        clips=[
+            {"version": ready.pk, "number": 1, "in": 0.0, "out": 0.5, "transition": "cut"}
+            | {"transition_seconds": 0.0, "starts_at": 0.0, "frames": 12}
+        ],
+        aspect_ratio="16:9",
+        width=852,
+        height=480,
+        fps=24,
+        status=SequenceRender.Status.READY,
+        duration_seconds=0.5,
+    )
     # The ids a step may be pointed at, by path parameter.
     return {
         "project_id": [project.pk],
@@ -127,6 +148,7 @@ def _furnish(member: Membership) -> dict[str, list[int]]:
         "comment_id": comments,
         "workspace_id": [workspace.pk],
         "member_id": [viewer.pk],
+        "sequence_id": [sequence.pk],
     }
 
 
@@ -160,6 +182,9 @@ def aim_at_real_objects(case, world) -> None:
     workspace_id = parameters.get("workspace_id")
     if "/webhooks" in case.operation.path and isinstance(workspace_id, int) and workspace_id % 4:
         parameters["workspace_id"] = world["workspace"]
+    sequence_id = parameters.get("sequence_id")
+    if isinstance(sequence_id, int) and sequence_id % 4:
+        parameters["sequence_id"] = world["sequence"]
     if isinstance(case.query, dict) and isinstance(case.query.get("workspace"), int):
         case.query["workspace"] = world["workspace"]
     operation = case.operation
@@ -290,6 +315,17 @@ STATE_REFUSALS = (
     "There is no v",
     "onto a version outside it",
     "cannot be made on",
+    # A sequence's clips: their versions, in and out points and crossfades
+    # against those versions' lengths and each other.
+    "Add a clip to the sequence",
+    "The render has no clips",
+    "The project has no ready versions",
+    "only ready versions go into a sequence",
+    "the out point",
+    "is longer than",
+    "less than its crossfades",
+    "within the render",
+    "not both",
 )
 
 
