@@ -568,3 +568,89 @@ def splice_section(
             sound=sound,
         )
     return probe_video(destination)
+
+
+def last_frame_image(path: Path | str) -> Image.Image:
+    """The picture a video ends on."""
+    frames = decode_frames_at(path, [max(probe_video(path).frame_count - 1, 0)])
+    try:
+        return next(frames).to_image()
+    finally:
+        frames.close()
+
+
+# How long the continuation's sound fades in under the end of the original's.
+AUDIO_CROSSFADE_SECONDS = 0.04
+
+
+def crossfaded(first: np.ndarray, second: np.ndarray, overlap: int) -> np.ndarray:
+    """``first`` then ``second``, (2, n) each, with no gap and no click:
+    over the last ``overlap`` samples of ``first`` it fades out as ``second``
+    fades in (equal power), ``second`` played backwards there from its first
+    sample so it meets itself at the joint and keeps its own timing."""
+    overlap = min(overlap, first.shape[1], second.shape[1])
+    if overlap == 0:
+        return np.concatenate([first, second], axis=1)
+    ramp = np.linspace(0.0, np.pi / 2, overlap, dtype=np.float32)
+    lead_in = second[:, overlap - 1 :: -1] if overlap > 1 else second[:, :1]
+    joint = first[:, -overlap:] * np.cos(ramp) + lead_in * np.sin(ramp)
+    return np.concatenate([first[:, :-overlap], joint, second], axis=1)
+
+
+def _samples(path: Path | str, info: VideoInfo, count: int) -> np.ndarray:
+    """A video's soundtrack as exactly ``count`` samples (silence if it has none)."""
+    exact = np.zeros((2, count), dtype=np.float32)
+    if info.has_audio:
+        decoded = decode_audio(path)[:, :count]
+        exact[:, : decoded.shape[1]] = decoded
+    return exact
+
+
+def stitch_continuation(
+    original: Path | str,
+    continuation: Path | str,
+    destination: Path | str,
+    *,
+    progress: ProgressCallback | None = None,
+) -> VideoInfo:
+    """The original followed by its continuation, in one MP4 at the
+    original's frame size and rate. The continuation starts on the
+    original's last frame, which is so shown twice (a hold of one frame, no
+    jump) and the whole lasts both lengths; the sound runs on without a gap
+    (``crossfaded``)."""
+    whole = probe_video(original)
+    part = probe_video(continuation)
+    fps = whole.fps
+    count = max(1, round(part.duration_seconds * fps))
+    # The continuation's frames on the original's clock (their rates may differ).
+    part_indexes = [min(int(i * part.fps / fps), part.frame_count - 1) for i in range(count)]
+    size = (whole.width // 2 * 2, whole.height // 2 * 2)
+    box = cover_box((part.width, part.height), size)
+    fitted = (
+        frame if (frame.width, frame.height) == size else crop_frame(frame, box, size)
+        for frame in decode_frames_at(continuation, part_indexes)
+    )
+    frames = itertools.chain(decode_frames_at(original, range(whole.frame_count)), fitted)
+    sound = None
+    if whole.has_audio or part.has_audio:
+        before = frame_sample_bounds(whole.frame_count, fps)[0]
+        after = round(count * SAMPLE_RATE / fps)
+        sound = sound_of(
+            crossfaded(
+                _samples(original, whole, before),
+                _samples(continuation, part, after),
+                round(AUDIO_CROSSFADE_SECONDS * SAMPLE_RATE),
+            )
+        )
+    with _writing(destination, "Could not join the continuation to the video"):
+        write_mp4(
+            destination,
+            frames,
+            width=size[0],
+            height=size[1],
+            fps=fps,
+            frame_count=whole.frame_count + count,
+            sound=sound,
+            progress=progress,
+        )
+    return probe_video(destination)
