@@ -14,7 +14,7 @@ from projects.models import (
     WebhookEndpoint,
     Workspace,
 )
-from projects.services import composer
+from projects.services import composer, extend
 from projects.services.annotations import COLORS as DRAW_COLORS
 from projects.services.annotations import region_from_json, region_words
 from projects.services.engines import capabilities_of, engine_names
@@ -305,6 +305,39 @@ class EditForm(forms.Form):
         if None in ids:
             raise forms.ValidationError("Those comments could not be found.")
         return ids
+
+
+class ExtendForm(forms.Form):
+    """Extend by N s: the seconds (what the engine makes), an optional
+    instruction and the engine; the estimate is per choice of seconds."""
+
+    seconds = forms.TypedChoiceField(coerce=int, label="Extend by")
+    instruction = forms.CharField(
+        required=False,
+        max_length=settings.STUDIO_MAX_PROMPT_CHARS,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="What happens next (optional)",
+    )
+    engine = forms.ChoiceField()
+
+    def __init__(self, *args, parent: Version, **kwargs):
+        super().__init__(*args, **kwargs)
+        names = extend.extend_engine_names()
+        chosen = self.data.get("engine") if self.is_bound else None
+        self.plan = extend.extend_plan(parent=parent, engine=chosen if chosen in names else None)
+        capabilities = self.plan.capabilities
+        self.fields["engine"].choices = _engine_choices(names)
+        self.fields["engine"].initial = capabilities.name
+        # Every length the engine makes is accepted here; one that would
+        # take the whole past the limit is refused by the service, in words.
+        self.fields["seconds"].choices = [(n, f"{n} s") for n in capabilities.durations]
+        self.fields["seconds"].error_messages["invalid_choice"] = (
+            f"Extend by {capabilities.min_duration} to {capabilities.max_duration} seconds."
+        )
+        # The lengths that fit, each with what it would cost.
+        self.offers = [(n, self.plan.estimate(n)) for n in self.plan.seconds_choices]
+        fitting = [n for n, _ in self.offers]
+        self.fields["seconds"].initial = 5 if 5 in fitting else (fitting or [None])[-1]
 
 
 class CommentForm(forms.Form):

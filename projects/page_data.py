@@ -19,6 +19,7 @@ from django.urls import reverse
 from projects.forms import (
     CommentForm,
     EditForm,
+    ExtendForm,
     GenerateForm,
     ReconcileForm,
     ReviewForm,
@@ -216,6 +217,7 @@ def project_page_context(
     number: int | None = None,
     generate_form: GenerateForm | None = None,
     edit_form: EditForm | None = None,
+    extend_form: ExtendForm | None = None,
 ) -> dict:
     index = tree.TreeIndex.for_project(project)
     if number is not None and number not in index.by_number:
@@ -231,6 +233,8 @@ def project_page_context(
         panel_context(index, selected, loaded)
     if edit_form is None and selected is not None:
         edit_form = EditForm(parent=selected)
+    if extend_form is None and selected is not None:
+        extend_form = ExtendForm(parent=selected)
     return {
         "project": project,
         "membership": membership,
@@ -246,6 +250,7 @@ def project_page_context(
         ),
         "upload_form": UploadForm(),
         "edit_form": edit_form,
+        "extend_form": extend_form,
         "reconcile_form": ReconcileForm(),
         "event_seq": project.event_seq,
         "project_cost": index.cost,
@@ -283,6 +288,7 @@ def version_panel_context(
         "viewer_id": request.user.pk,
         "selected": selected,
         "edit_form": EditForm(parent=selected),
+        "extend_form": ExtendForm(parent=selected),
         "reconcile_form": ReconcileForm(),
         "comment_form": CommentForm(),
         "review_form": ReviewForm(),

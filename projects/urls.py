@@ -23,6 +23,7 @@ from projects.views import (
 version_patterns = [
     path("", project_page.project_detail, name="version_detail"),
     path("edit/", project_page.version_edit, name="version_edit"),
+    path("extend/", project_page.version_extend, name="version_extend"),
     path("cancel/", project_page.version_cancel, name="version_cancel"),
     path("retry/", project_page.version_retry, name="version_retry"),
     path("rerun/", project_page.version_rerun, name="version_rerun"),

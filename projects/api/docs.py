@@ -33,6 +33,7 @@ from projects.api.schemas import (
     NOT_BLANK_PATTERN,
 )
 from projects.services.engines import capabilities_of, engine_names
+from projects.services.extend import extend_engine_names
 from projects.services.prompts import PROMPT_FIELD_MAX_CHARS, PROMPT_FIELDS, edit_prompt
 from projects.services.webhook_targets import url_pattern
 from studio.engines.base import RESOLUTION_HEIGHTS
@@ -179,6 +180,7 @@ def exact_openapi(schema: dict) -> dict:
     _value_schema(components["ReplayCreateIn"]["properties"]["engine"])["enum"] = list(
         engine_choices().engines
     )
+    _extend_choices(components["ExtendIn"]["properties"])
     for operation in operations.values():
         _error_responses(operation)
     for source, links in LINKS.items():
@@ -189,6 +191,25 @@ def exact_openapi(schema: dict) -> dict:
                 for target, parameters in targets.items()
             }
     return schema
+
+
+def _extend_choices(props: dict) -> None:
+    """What an extension may ask: an engine that extends, and seconds it
+    makes at a time (each engine's own range is in the description)."""
+    names = extend_engine_names()
+    engine = _value_schema(props["engine"])
+    engine.pop("maxLength", None)
+    engine.pop("pattern", None)
+    engine["enum"] = list(names)
+    ranges = [capabilities_of(name) for name in names]
+    seconds = _value_schema(props["seconds"])
+    seconds["minimum"] = min(caps.min_duration for caps in ranges)
+    seconds["maximum"] = max(caps.max_duration for caps in ranges)
+    rules = "; ".join(f"`{c.name}`: {c.min_duration} to {c.max_duration} s" for c in ranges)
+    props["seconds"]["description"] = (
+        props["seconds"].get("description", "") + f" Each engine: {rules}."
+    ).strip()
+    _value_schema(props["instruction"])["maxLength"] = max_instruction_chars()
 
 
 def _value_schema(prop: dict) -> dict:
@@ -338,6 +359,7 @@ _ON_VERSION = (
     "version_cancel",
     "version_retry",
     "version_rerun",
+    "version_extend",
     "version_decide",
     "version_video",
     "version_poster",
@@ -406,6 +428,7 @@ LINKS: dict[str, dict[int, dict[str, dict[str, str]]]] = {
     },
     "version_create": {201: {name: _VERSION for name in _ON_VERSION}},
     "version_rerun": {201: {name: _VERSION for name in _ON_VERSION}},
+    "version_extend": {201: {name: _VERSION for name in _ON_VERSION}},
     "version_list": {
         200: {
             name: {

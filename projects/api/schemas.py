@@ -289,6 +289,21 @@ class VersionCreateIn(StrictSchema):
     engine: text(32) | None = Field(None, description="Defaults to the project's engine.")  # type: ignore[valid-type]
 
 
+class ExtendIn(StrictSchema):
+    """Extend a version: the seconds to add, carried on from its last frame."""
+
+    seconds: Annotated[int, Field(ge=1, le=60)] = Field(
+        description="Seconds to add: what the engine makes at a time (3 to 10 on both "
+        "engines); the whole may last at most 60 s. Estimated and billed for these."
+    )
+    instruction: text(100_000) | None = Field(  # type: ignore[valid-type]
+        None, description="What happens next, e.g. “the kite drifts out of frame”."
+    )
+    engine: text(32) | None = Field(  # type: ignore[valid-type]
+        None, description="Defaults to the version's engine when it extends, else the studio's."
+    )
+
+
 class VersionError(Schema):
     kind: str
     message: str
@@ -335,6 +350,11 @@ class VersionOut(Schema):
     )
     region: dict[str, float] | None = Field(
         None, description="For an edit: where in the picture it applied (x, y, w, h, at)."
+    )
+    extend_seconds: int | None = Field(
+        None,
+        description="For an extension: the seconds made after its parent's last frame (what "
+        "was estimated and billed); duration_seconds is the parent and these stitched.",
     )
     seed: int | None = Field(
         None,

@@ -1,5 +1,5 @@
-"""The API's versions: list, generate or edit, follow, cancel, retry, and
-download the video and its poster."""
+"""The API's versions: list, generate or edit, extend, follow, cancel,
+retry, and download the video and its poster."""
 
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import Query, Router
@@ -30,6 +30,7 @@ from projects.api.schemas import (
     KEPT_BY_EDITS,
     DecisionIn,
     ErrorOut,
+    ExtendIn,
     StatusName,
     VersionCreateIn,
     VersionOut,
@@ -37,7 +38,7 @@ from projects.api.schemas import (
 )
 from projects.media import version_file_response
 from projects.models import Asset, Project, Version
-from projects.services import access, composer, decisions, versions
+from projects.services import access, composer, decisions, extend, versions
 from projects.services.composer import VersionArguments
 from projects.services.errors import StudioError
 
@@ -263,6 +264,45 @@ def version_rerun(
             version = versions.version_rerun(source=source, membership=membership, author=user)
         except StudioError as error:
             raise ApiError(409, "conflict", error.message) from error
+        return Created(201, dump(VersionOut, presenters.version_detail(version)), version.pk)
+
+    return _created_once(request, response, user=user, key=idempotency_key, create=create)
+
+
+@router.post(
+    "/projects/{project_id}/versions/{number}/extend",
+    response={201: VersionOut, 409: ErrorOut, 429: ErrorOut, **CREATE_ERRORS},
+)
+def version_extend(
+    request: HttpRequest,
+    response: HttpResponse,
+    payload: ExtendIn,
+    project_id: int = ProjectId,
+    number: int = VersionNumber,
+    idempotency_key: str | None = IdempotencyKey,
+):
+    """Extend a ready version by `seconds`: a new child version whose video is
+    this one followed by that many seconds carried on from its last frame
+    (on Gemini, an image-to-video request from that frame). Only the seconds
+    added are estimated, held against the budgets and billed. Owners and
+    editors only; a version not ready is a 409."""
+    parent, membership = version_of(request, project_id, number)
+    user = request_user(request)
+    access.require_role(membership, generate=True)
+
+    def create() -> Created:
+        try:
+            version = extend.version_extend(
+                version=parent,
+                membership=membership,
+                seconds=payload.seconds,
+                instruction=payload.instruction or "",
+                engine=payload.engine,
+            )
+        except StudioError as error:
+            if error.field is None:
+                raise ApiError(409, "conflict", error.message) from error
+            raise invalid(error, prompt="instruction") from error
         return Created(201, dump(VersionOut, presenters.version_detail(version)), version.pk)
 
     return _created_once(request, response, user=user, key=idempotency_key, create=create)

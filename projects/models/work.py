@@ -113,6 +113,7 @@ class Version(models.Model):
         REFERENCE_TO_VIDEO = "reference_to_video", "Reference to video"
         EDIT = "edit", "Edit"
         UPLOAD = "upload", "Upload"
+        EXTEND = "extend", "Extend"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -214,6 +215,11 @@ class Version(models.Model):
     # starts here (seconds into the parent) and lasts duration_seconds; the
     # rest of the parent is kept as it is.
     section_start = models.FloatField(null=True, blank=True)
+    # An extension: the seconds the engine made after the parent's last
+    # frame (what is estimated and billed). Its video is the parent and
+    # those seconds stitched, so duration_seconds is the whole, as for any
+    # version, and video_duration what was measured in it.
+    extend_seconds = models.PositiveSmallIntegerField(null=True, blank=True)
     budget_held = models.DecimalField(max_digits=10, decimal_places=4, default=0)
     budget_month = models.DateField(null=True, blank=True)
 
@@ -241,6 +247,11 @@ class Version(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(fps__gt=0) & Q(fps__lte=240), name="version_fps_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(extend_seconds__isnull=True)
+                | (Q(extend_seconds__gte=1) & Q(extend_seconds__lte=60)),
+                name="version_extend_range",
             ),
             models.CheckConstraint(
                 condition=Q(progress__isnull=True) | (Q(progress__gte=0) & Q(progress__lte=1)),
@@ -280,6 +291,12 @@ class Version(models.Model):
             f"x {r['x']:.0%}–{r['x'] + r['w']:.0%}, y {r['y']:.0%}–{r['y'] + r['h']:.0%} "
             f"of the picture{at}"
         )
+
+    @property
+    def generated_seconds(self) -> int:
+        """What the engine is asked to make: an extension's seconds, else
+        the version's duration."""
+        return self.extend_seconds or self.duration_seconds
 
     @property
     def label(self) -> str:

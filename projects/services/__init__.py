@@ -8,6 +8,7 @@ these; import the module you mean (this package re-exports nothing).
 - prompts: prompts from structured fields, edit prompts, task templates
 - assets: uploaded stills and clips
 - versions: creating versions (and enqueuing their generation)
+- extend: extending a version by a few seconds from its last frame
 - generation: a generation's life, the state machine and its paid call
 - leases: a worker's claim on a version, and the one way to change it
 - engine_requests: what an engine is given, and its hooks into the lease

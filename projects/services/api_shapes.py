@@ -64,6 +64,7 @@ def version_out(
         "video_bytes": version.video_bytes,
         "has_audio": version.has_audio,
         "section_start": version.section_start,
+        "extend_seconds": version.extend_seconds,
         "seed": version.seed,
         "region": version.region,
         "cost_estimate": str(version.cost_estimate),

@@ -50,6 +50,7 @@ class VersionArguments(TypedDict, total=False):
     section_start: float | None
     seed: int | None
     region: dict | None
+    extend_seconds: int | None
 
 
 @dataclass(frozen=True)
@@ -283,6 +284,8 @@ def rerun_arguments(source: Version) -> VersionArguments:
         section_start=source.section_start,
         region=source.region,
     )
+    if source.extend_seconds is not None:
+        arguments["extend_seconds"] = source.extend_seconds
     if source.parent_id:
         arguments["parent"] = source.parent
     return arguments

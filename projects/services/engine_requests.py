@@ -36,15 +36,18 @@ from studio.engines.base import (
     Task,
 )
 from studio.engines.video import VideoError, clip_section, frame_image_at
+from studio.engines.video.joins import last_frame_image
 
 
 class LeaseKeeper:
     """Renews the lease while an engine prepares a submission (uploads,
-    waits); raises LeaseLost, before anything else is sent, when the version
-    was cancelled or taken over."""
+    waits), or during another long step in ``status``; raises LeaseLost,
+    before anything else is sent or written, when the version was cancelled
+    or taken over."""
 
-    def __init__(self, version: Version):
+    def __init__(self, version: Version, *, status: str = Version.Status.SUBMITTING):
         self.version = version
+        self.status = status
         self.renewed = time.monotonic()
 
     def __call__(self) -> None:
@@ -55,10 +58,10 @@ class LeaseKeeper:
             return
         self.renewed = now
         renewed = Version.objects.filter(
-            pk=self.version.pk, fence=self.version.fence, status=Version.Status.SUBMITTING
+            pk=self.version.pk, fence=self.version.fence, status=self.status
         ).update(lease_until=lease_until())
         if not renewed:
-            raise LeaseLost(f"v{self.version.number} is no longer ours to submit")
+            raise LeaseLost(f"v{self.version.number} is no longer ours to work on")
 
 
 class PaidCallMark:
@@ -140,7 +143,9 @@ def generation_request(
                     remote_uri=parent.video_remote_uri,
                     remote_expires_at=parent.video_remote_expires_at,
                 )
-                if submitting and _needs_fitting(version, parent):
+                if version.kind == Version.Kind.EXTEND:
+                    images.append(_last_frame(version, parent_video, Path(workdir)))
+                elif submitting and _needs_fitting(version, parent):
                     parent_video = _fitted(version, parent_video, Path(workdir))
         if (
             version.region
@@ -171,7 +176,7 @@ def _request(
         prompt=version.prompt,
         aspect_ratio=version.aspect_ratio,
         resolution=version.resolution,
-        duration_seconds=version.duration_seconds,
+        duration_seconds=version.generated_seconds,
         fps=round(version.fps),
         model=version.model,
         images=tuple(images),
@@ -188,6 +193,20 @@ def _request(
             else {}
         ),
     )
+
+
+def _last_frame(version: Version, parent_video: InputMedia, workdir: Path) -> InputMedia:
+    """The parent's last frame as a PNG, where an extension starts."""
+    try:
+        picture = last_frame_image(parent_video.path)
+    except VideoError as error:
+        raise EngineError(
+            ErrorKind.INVALID_INPUT, f"The last frame of the video could not be read: {error}"
+        ) from error
+    path = workdir / f"last-frame-{version.pk}.png"
+    picture.save(path, "PNG")
+    key = f"last-frame-{version.pk}"
+    return InputMedia(key=key, kind="image", path=path, mime_type="image/png")
 
 
 def _annotated_frame(version: Version, parent_video: InputMedia, workdir: Path) -> InputMedia:

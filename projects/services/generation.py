@@ -30,7 +30,7 @@ from django.utils import timezone
 from projects.models import Asset, Version
 from projects.services.broadcast import record_event
 from projects.services.budgets import billed_cost
-from projects.services.engine_requests import ProgressReporter, generation_request
+from projects.services.engine_requests import LeaseKeeper, ProgressReporter, generation_request
 from projects.services.engines import get_engine
 from projects.services.leases import (
     LeaseLost,
@@ -69,6 +69,7 @@ from studio.engines.video import (
     splice_section,
     transcode_to_mp4,
 )
+from studio.engines.video.joins import stitch_continuation
 
 logger = logging.getLogger(__name__)
 
@@ -388,6 +389,11 @@ def _save_output(version: Version, engine: Engine, output: VideoOutput, *, usage
                 _engine_failed(version, unreadable, expect=Version.Status.SAVING)
                 return
             final = whole
+        if version.kind == Version.Kind.EXTEND:
+            stitched = _stitched(version, final, workdir)
+            if stitched is None:
+                return
+            final = stitched
         _store_video(
             version,
             final,
@@ -397,6 +403,25 @@ def _save_output(version: Version, engine: Engine, output: VideoOutput, *, usage
         )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _stitched(version: Version, continuation: Path, workdir: Path) -> Path | None:
+    """The parent's video followed by the continuation the engine made
+    (None when it could not be joined: the version has failed)."""
+    parent = Version.objects.only("pk", "video").get(pk=version.parent_id)
+    whole = workdir / "extended.mp4"
+    keeper = LeaseKeeper(version, status=Version.Status.SAVING)
+    try:
+        stitch_continuation(
+            local_copy(parent.video, workdir), continuation, whole, progress=lambda _: keeper()
+        )
+    except VideoError as error:
+        unreadable = EngineError(
+            ErrorKind.UNAVAILABLE, f"The continuation could not be joined to the video: {error}"
+        )
+        _engine_failed(version, unreadable, expect=Version.Status.SAVING)
+        return None
+    return whole
 
 
 def _store_video(

@@ -44,6 +44,15 @@ def edit_prompt(*, instruction: str, keep_rest_same: bool, preserve: str = "") -
     return " ".join(parts)
 
 
+def extend_prompt(*, shot: str, instruction: str = "") -> str:
+    """What an extension asks for: the parent's shot carried on from its last
+    frame (sent as the image), then what should happen next."""
+    parts = [f"Continue this shot: {sentence(shot)}"]
+    if instruction := instruction.strip():
+        parts.append(sentence(instruction[0].upper() + instruction[1:]))
+    return " ".join(parts)
+
+
 def sentence(text: str) -> str:
     """Text ending as a sentence, so instructions joined after it stay apart."""
     text = text.strip()

@@ -23,7 +23,8 @@ from projects.models import SequenceRender, Version
 from projects.services.leases import LeaseLost, WorkerStopping, lease_until, shutdown_requested
 from projects.services.queue import RENDER_SEQUENCE, enqueue
 from projects.services.storage import delete_files, local_copy, store_file
-from studio.engines.video import SequencePart, VideoError, compose_sequence
+from studio.engines.video import VideoError
+from studio.engines.video.joins import SequencePart, compose_sequence
 
 UNFINISHED = [SequenceRender.Status.QUEUED, SequenceRender.Status.RENDERING]
 

@@ -35,11 +35,7 @@ from projects.services.queue import RENDER_SEQUENCE, enqueue
 from projects.services.sequence_rendering import render_parts
 from projects.services.tree import TreeIndex
 from studio.engines.base import frame_size
-from studio.engines.video import (
-    sequence_frame_counts,
-    sequence_overlaps,
-    sequence_starts,
-)
+from studio.engines.video.joins import sequence_frame_counts, sequence_overlaps, sequence_starts
 
 MAX_CLIPS = 20
 FRAME_RATES = (12, 24, 30)

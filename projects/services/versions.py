@@ -39,6 +39,10 @@ from studio.engines.base import FPS, EngineError, Task
 
 # Uploaded clips are imported by the studio itself, not made by an engine.
 UPLOAD_ENGINE = "upload"
+# The longest a version may last (the Version model's constraint).
+MAX_VERSION_SECONDS = 60
+# The versions made from a parent's video.
+CHILD_KINDS = (Version.Kind.EDIT, Version.Kind.EXTEND)
 
 
 def version_create(
@@ -63,9 +67,11 @@ def version_create(
     seed: int | None = None,
     fps: int = FPS,
     region: dict | None = None,
+    extend_seconds: int | None = None,
 ) -> Version:
     """Create a queued Version and enqueue its generation, in one transaction:
-    both are committed or neither is."""
+    both are committed or neither is. An extension (``extensions``) is made
+    of ``extend_seconds``; its ``duration_seconds`` is the stitched whole."""
     require_role(membership, generate=True)
     prompt = prompt.strip()
     if not prompt:
@@ -86,13 +92,21 @@ def version_create(
         raise StudioError("Those comments are not on the version being edited.")
     if parent is not None and parent.project_id != project.pk:
         raise StudioError("That version belongs to another project.", field="parent")
-    if kind == Version.Kind.EDIT:
+    if kind in CHILD_KINDS:
+        verb = "edit" if kind == Version.Kind.EDIT else "extend"
         if parent is None:
-            raise StudioError("An edit needs the version it edits.", field="parent")
+            what = "An edit" if kind == Version.Kind.EDIT else "An extension"
+            raise StudioError(f"{what} needs the version it {verb}s.", field="parent")
         if parent.status != Version.Status.READY:
-            raise StudioError(f"{parent.label} is not ready yet; edit it once it is.")
+            raise StudioError(f"{parent.label} is not ready yet; {verb} it once it is.")
     elif parent is not None:
-        raise StudioError("Only edits have a parent version.", field="parent")
+        raise StudioError("Only edits and extensions have a parent version.", field="parent")
+    if (kind == Version.Kind.EXTEND) != (extend_seconds is not None):
+        raise StudioError("Only an extension, and every one, says how many seconds it adds.")
+    # What the engine makes: an extension's seconds, else the whole video.
+    generated_seconds = extend_seconds or duration_seconds
+    if kind == Version.Kind.EXTEND:
+        _check_extension(duration_seconds=duration_seconds, assets=assets)
     if region is not None and kind != Version.Kind.EDIT:
         raise StudioError("Only an edit applies in a region of the picture.", field="region")
     if kind == Version.Kind.IMAGE_TO_VIDEO and not assets:
@@ -106,7 +120,7 @@ def version_create(
         capabilities=capabilities,
         aspect_ratio=aspect_ratio,
         resolution=resolution,
-        duration_seconds=duration_seconds,
+        duration_seconds=generated_seconds,
         fps=fps,
         kept_fps=round(parent.fps) if parent is not None else None,
     )
@@ -124,7 +138,7 @@ def version_create(
     if kind == Version.Kind.REFERENCE_TO_VIDEO and not assets:
         raise StudioError("Add the images or clips to use as references.", field="references")
     if (
-        kind == Version.Kind.EDIT
+        kind in CHILD_KINDS
         and parent.kind == Version.Kind.UPLOAD
         and capabilities.paid
         and project.workspace.restricts_minors_and_uploaded_video
@@ -153,12 +167,15 @@ def version_create(
             duration_seconds=duration_seconds,
             fps=fps,
             engine=engine,
-            previous_interaction_id=parent.interaction_id if parent else "",
+            # An extension is new video from the parent's last frame: it
+            # continues no interaction (that would re-make the parent's clip).
+            previous_interaction_id=parent.interaction_id if kind == Version.Kind.EDIT else "",
             section_start=section_start if kind == Version.Kind.EDIT else None,
             seed=seed,
             region=region,
+            extend_seconds=extend_seconds,
             cost_estimate=cost_estimate(
-                engine=engine, resolution=resolution, duration_seconds=duration_seconds, fps=fps
+                engine=engine, resolution=resolution, duration_seconds=generated_seconds, fps=fps
             ),
             author=author,
         )
@@ -207,6 +224,17 @@ def version_rerun(*, source: Version, membership: Membership, author: AbstractBa
         **rerun_arguments(source),
         seed=new_seed(),
     )
+
+
+def _check_extension(*, duration_seconds: int, assets: list[Asset]) -> None:
+    if assets:
+        raise StudioError("An extension is made from its parent's video; it takes no files.")
+    if duration_seconds > MAX_VERSION_SECONDS:
+        raise StudioError(
+            f"A version lasts at most {MAX_VERSION_SECONDS} s; this one would last "
+            f"{duration_seconds} s.",
+            field="seconds",
+        )
 
 
 def _check_instruction(engine: str, prompt: str) -> None:

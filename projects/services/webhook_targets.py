@@ -81,7 +81,9 @@ _V6 = (
 # A host name (or IPv4 address) or a bracketed IPv6 address.
 _HOST = rf"(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.?|\[{_V6}\])"
 _PORT = r"(?::(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4}))?"
-_REST = r"(?:[/?][^\s#\x00-\x1f\x7f]*)?"
+# The path and query in printable ASCII (anything else percent-encoded), no
+# #fragment: what an HTTP request line carries as it is.
+_REST = r"(?:[/?][\x21\x22\x24-\x7e]*)?"
 
 
 def url_pattern() -> str:

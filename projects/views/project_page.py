@@ -13,11 +13,11 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET, require_POST
 
-from projects.forms import EditForm, GenerateForm, ReconcileForm, UploadForm
+from projects.forms import EditForm, ExtendForm, GenerateForm, ReconcileForm, UploadForm
 from projects.media import MediaError, sniff_video_container
 from projects.models import Asset, Membership, Project, Version
 from projects.page_data import project_page_context, version_panel_context
-from projects.services import assets, budgets, composer, decisions, prompts, versions
+from projects.services import assets, budgets, composer, decisions, extend, prompts, versions
 from projects.services.errors import StudioError
 from projects.views.common import project_of, redirect_to, refusal, version_of
 from studio.engines.base import FPS
@@ -217,9 +217,12 @@ def _small_number(value: str | None, *, default: int) -> int:
 def _form_errors(request, project, membership, *, status: int = 422, **forms) -> HttpResponse:
     """The form again with its messages: the fragment for htmx, else the page."""
     if request.htmx:
-        name = "composer" if "generate_form" in forms else "edit_form"
+        if "generate_form" in forms:
+            name = "composer"
+        else:
+            name = "extend_form" if "extend_form" in forms else "edit_form"
         context = {"project": project, "membership": membership, **forms}
-        if "edit_form" in forms:
+        if "selected" in forms:
             context["selected"] = forms.pop("selected")
         return TemplateResponse(
             request, f"projects/project_detail.html#{name}", context, status=status
@@ -272,6 +275,35 @@ def version_edit(request: HttpRequest, project_id: int, number: int) -> HttpResp
         else:
             return redirect_to(request, version.get_absolute_url())
     return _form_errors(request, project, membership, edit_form=form, selected=parent)
+
+
+@require_POST
+def version_extend(request: HttpRequest, project_id: int, number: int) -> HttpResponse:
+    """Extend by N s: a child carrying the version on; the page goes to it."""
+    parent, membership = version_of(request, project_id, number)
+    project = parent.project
+    form = ExtendForm(request.POST, parent=parent)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            version = extend.version_extend(
+                version=parent,
+                membership=membership,
+                seconds=data["seconds"],
+                instruction=data["instruction"],
+                engine=data["engine"],
+            )
+        except StudioError as error:
+            field = "instruction" if error.field == "prompt" else error.field
+            form.add_error(field if field in form.fields else None, error.message)
+        except PermissionDenied as refused:
+            form.add_error(None, str(refused))
+            return _form_errors(
+                request, project, membership, status=403, extend_form=form, selected=parent
+            )
+        else:
+            return redirect_to(request, version.get_absolute_url())
+    return _form_errors(request, project, membership, extend_form=form, selected=parent)
 
 
 def _version_action(

@@ -225,13 +225,14 @@
 
   document.addEventListener("htmx:afterSettle", afterSwap);
 
-  // After Generate or Make the edit the studio goes to the new version: show
+  // After Generate, Make the edit or Extend the studio goes to the new version: show
   // it, with its progress, and put the focus there.
   let showNewVersion = false;
   document.addEventListener("htmx:afterRequest", function (event) {
     const form = event.detail.elt;
     const xhr = event.detail.xhr;
-    if (form && (form.id === "composer" || form.id === "edit-form") && xhr &&
+    const creates = ["composer", "edit-form", "extend-form"];
+    if (form && creates.includes(form.id) && xhr &&
         xhr.getResponseHeader("HX-Location")) {
       showNewVersion = true;
     }

@@ -50,6 +50,11 @@ class Task(enum.StrEnum):
     IMAGE_TO_VIDEO = "image_to_video"
     REFERENCE_TO_VIDEO = "reference_to_video"
     EDIT = "edit"
+    # Continue a video from its last frame: ``images[0]`` is that frame (a
+    # PNG) and ``parent_video`` the video it ends. The engine makes
+    # ``duration_seconds`` of continuation starting on that frame; the studio
+    # joins the two (``video.stitch_continuation``).
+    EXTEND = "extend"
 
 
 class ErrorKind(enum.StrEnum):

@@ -424,6 +424,45 @@ def test_editing_a_local_version_uploads_its_video_without_asking(double, engine
     assert content_of(create)[0]["type"] == "video"
 
 
+def test_an_extension_is_image_to_video_from_the_last_frame(double, engine, media):
+    last_frame = media("last-frame", "image", data=FAKE_PNG + b"last")
+    request = make_request(
+        task=Task.EXTEND,
+        prompt="Continue this shot: a kite over the dunes. The kite drifts out of frame.",
+        duration_seconds=5,
+        images=(last_frame,),
+        # The parent's interaction and video are not used: continuing the
+        # interaction would re-make the whole clip, not append to it.
+        previous_interaction_id="int-parent",
+        parent_video=media("parent-video"),
+    )
+
+    submission = engine.submit(request)
+
+    assert submission.route == "image to video from the last frame"
+    [create] = double.creates
+    assert "previous_interaction_id" not in create.json
+    assert create.json["generation_config"] == {"video_config": {"task": "image_to_video"}}
+    assert create.json["response_format"]["duration"] == "5s"
+    assert content_of(create) == [
+        {
+            "type": "image",
+            "data": base64.b64encode(FAKE_PNG + b"last").decode(),
+            "mime_type": "image/png",
+        },
+        {"type": "text", "text": request.prompt},
+    ]
+    assert double.upload_starts == []
+
+
+def test_an_extension_without_its_last_frame_is_refused_before_paying(double, engine, media):
+    request = make_request(task=Task.EXTEND, parent_video=media("parent-video"))
+    with pytest.raises(EngineError, match="last frame") as caught:
+        engine.submit(request)
+    assert caught.value.kind is ErrorKind.INVALID_INPUT
+    assert double.creates == []
+
+
 def test_an_edit_whose_parent_is_gone_and_has_no_video_is_input_expired(double, engine):
     double.on_create(api_error(404, "not_found", "Interaction int-old was not found."))
     request = make_request(task=Task.EDIT, previous_interaction_id="int-old")

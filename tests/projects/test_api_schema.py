@@ -315,6 +315,11 @@ STATE_REFUSALS = (
     "There is no v",
     "onto a version outside it",
     "cannot be made on",
+    # An extension of a version: ready, and within the 60 s a version lasts;
+    # its prompt carries the parent's shot, whose length is the parent's.
+    "Only a ready version is extended",
+    "a version lasts at most",
+    "The prompt is",
     # A sequence's clips: their versions, in and out points and crossfades
     # against those versions' lengths and each other.
     "Add a clip to the sequence",

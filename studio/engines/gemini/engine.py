@@ -89,6 +89,7 @@ FILE_REUSE_MARGIN = timedelta(hours=1)
 ROUTE_NEW = "new interaction"
 ROUTE_CONTINUED = "continued interaction"
 ROUTE_UPLOADED_PARENT = "uploaded parent video"
+ROUTE_LAST_FRAME = "image to video from the last frame"
 
 
 class GeminiEngine:
@@ -189,7 +190,12 @@ class GeminiEngine:
         }
 
         previous = request.previous_interaction_id
-        if self._continuable(previous):
+        if request.task is Task.EXTEND:
+            # Continuing the parent's interaction would re-make its whole
+            # clip; an extension is new video from its last frame.
+            interaction = self._create({**body, "input": [*media, text]}, "", request)
+            route = ROUTE_LAST_FRAME
+        elif self._continuable(previous):
             try:
                 interaction = self._create({**body, "input": [*media, text]}, previous, request)
                 route = ROUTE_CONTINUED
@@ -260,6 +266,8 @@ class GeminiEngine:
             )
         if request.task is Task.IMAGE_TO_VIDEO and not request.images:
             raise invalid("Image to video needs an image.")
+        if request.task is Task.EXTEND and len(request.images) != 1:
+            raise invalid("An extension is made from one image: the parent's last frame.")
         if request.task is Task.REFERENCE_TO_VIDEO and not (request.images or request.videos):
             raise invalid("Reference to video needs at least one reference image or video.")
         if (
@@ -600,7 +608,9 @@ def _state_name(state: Any) -> str:
 
 
 def _generation_config(request: GenerationRequest, task: Task) -> dict[str, Any]:
-    config: dict[str, Any] = {"video_config": {"task": task.value}}
+    # The model has no extend task: an extension is image to video.
+    made_as = Task.IMAGE_TO_VIDEO if task is Task.EXTEND else task
+    config: dict[str, Any] = {"video_config": {"task": made_as.value}}
     if request.seed is not None:
         config["seed"] = request.seed
     return config

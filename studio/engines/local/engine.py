@@ -35,7 +35,8 @@ from studio.engines.base import (
     VideoOutput,
     frame_size,
 )
-from studio.engines.local.edits import plan_edit, probe_parent, render_edit
+from studio.engines.local.continuation import CONTINUABLE_MOVES, render_continuation
+from studio.engines.local.edits import parent_read, plan_edit, probe_parent, render_edit
 from studio.engines.local.grammar import parse_instruction
 from studio.engines.local.scenes import (
     StillScene,
@@ -116,7 +117,7 @@ class LocalEngine:
         return Capabilities(
             name=self.name,
             label="Local (offline)",
-            tasks=frozenset({Task.TEXT_TO_VIDEO, Task.IMAGE_TO_VIDEO, Task.EDIT}),
+            tasks=frozenset({Task.TEXT_TO_VIDEO, Task.IMAGE_TO_VIDEO, Task.EDIT, Task.EXTEND}),
             aspect_ratios=ASPECT_RATIOS,
             resolutions=("480p", "720p", "1080p"),
             frame_rates=FRAME_RATES,
@@ -191,6 +192,8 @@ class LocalEngine:
             )
         if request.task is Task.EDIT:
             return self._prepare_edit(request)
+        if request.task is Task.EXTEND:
+            return self._prepare_extension(request)
         if request.videos:
             raise EngineError(ErrorKind.INVALID_INPUT, "The local engine takes no input videos.")
 
@@ -202,17 +205,8 @@ class LocalEngine:
             raise EngineError(
                 ErrorKind.INVALID_INPUT, f"Unsupported resolution {request.resolution!r}."
             )
-        if request.duration_seconds not in capabilities.durations:
-            raise EngineError(
-                ErrorKind.INVALID_INPUT,
-                f"Duration must be {MIN_DURATION} to {MAX_DURATION} seconds.",
-            )
-        if request.fps not in capabilities.frame_rates:
-            raise EngineError(
-                ErrorKind.INVALID_INPUT,
-                f"The local engine makes {', '.join(map(str, FRAME_RATES))} fps video, "
-                f"not {request.fps} fps.",
-            )
+        self._check_duration(request)
+        self._check_frame_rate(request)
         width, height = frame_size(request.aspect_ratio, request.resolution)
         frame_count = request.duration_seconds * request.fps
 
@@ -237,18 +231,7 @@ class LocalEngine:
                 render=render_title,
             )
 
-        if not request.images:
-            raise EngineError(ErrorKind.INVALID_INPUT, "Image to video needs an image.")
-        if len(request.images) > capabilities.max_images:
-            raise EngineError(ErrorKind.INVALID_INPUT, "The local engine animates one image.")
-        media = request.images[0]
-        try:
-            with Image.open(media.path):
-                pass  # opening reads and checks the header, without decoding
-        except (OSError, ValueError, Image.DecompressionBombError) as error:
-            raise EngineError(
-                ErrorKind.INVALID_INPUT, f"Could not read the image {media.path.name}: {error}"
-            ) from error
+        media = self._one_image(request, "Image to video needs an image.")
         move = parse_camera_move(request.prompt, request.seed)
 
         def render_still(output: Path, workdir: Path, progress: ProgressCallback) -> None:
@@ -259,6 +242,68 @@ class LocalEngine:
 
         return _Job(
             route="rendered locally", note=f"Camera move: {move.value}.", render=render_still
+        )
+
+    def _check_duration(self, request: GenerationRequest) -> None:
+        if request.duration_seconds not in self.capabilities().durations:
+            raise EngineError(
+                ErrorKind.INVALID_INPUT,
+                f"Duration must be {MIN_DURATION} to {MAX_DURATION} seconds.",
+            )
+
+    def _check_frame_rate(self, request: GenerationRequest) -> None:
+        if request.fps not in FRAME_RATES:
+            raise EngineError(
+                ErrorKind.INVALID_INPUT,
+                f"The local engine makes {', '.join(map(str, FRAME_RATES))} fps video, "
+                f"not {request.fps} fps.",
+            )
+
+    def _one_image(self, request: GenerationRequest, missing: str) -> InputMedia:
+        """The request's one image, its header read (nothing decoded)."""
+        if not request.images:
+            raise EngineError(ErrorKind.INVALID_INPUT, missing)
+        if len(request.images) > self.capabilities().max_images:
+            raise EngineError(ErrorKind.INVALID_INPUT, "The local engine animates one image.")
+        media = request.images[0]
+        try:
+            with Image.open(media.path):
+                pass  # opening reads and checks the header, without decoding
+        except (OSError, ValueError, Image.DecompressionBombError) as error:
+            raise EngineError(
+                ErrorKind.INVALID_INPUT, f"Could not read the image {media.path.name}: {error}"
+            ) from error
+        return media
+
+    def _prepare_extension(self, request: GenerationRequest) -> _Job:
+        """The parent's shot carried on from its last frame (``continuation``)."""
+        self._check_duration(request)
+        self._check_frame_rate(request)
+        media = self._one_image(request, "An extension needs the parent's last frame.")
+        parent = request.parent_video
+        if parent is None or not Path(parent.path).is_file():
+            raise EngineError(ErrorKind.INVALID_INPUT, "An extension needs the parent video.")
+        has_audio = probe_parent(parent.path).has_audio
+        move = parse_camera_move(request.prompt, request.seed, latest=True)
+
+        def render(output: Path, workdir: Path, progress: ProgressCallback) -> None:
+            with parent_read():
+                render_continuation(
+                    load_still(media),
+                    parent.path,
+                    output,
+                    move=move,
+                    seconds=request.duration_seconds,
+                    fps=request.fps,
+                    has_audio=has_audio,
+                    progress=progress,
+                )
+
+        held = "" if move in CONTINUABLE_MOVES else " (held: a pull out needs picture outside it)"
+        return _Job(
+            route="continued from the last frame locally",
+            note=f"Continued from the last frame: {move.value}{held}.",
+            render=render,
         )
 
     def _prepare_edit(self, request: GenerationRequest) -> _Job:

@@ -23,11 +23,14 @@ from studio.engines.video import RESAMPLE, SAMPLE_RATE, cover_box, write_mp4
 
 
 class Chord:
-    """A soft sustained chord, fading in and out, slightly detuned between
-    channels. Deterministic from a seed; any sample range can be asked for."""
+    """A soft sustained chord, fading in, slightly detuned between channels.
+    Deterministic from a seed; any sample range can be asked for. It ends
+    with a ramp just long enough not to click, not a fade: an extension
+    carries the sound on from the very end (see ``continuation``)."""
 
     ROOTS = (130.81, 146.83, 164.81, 174.61, 196.00, 220.00)
     FADE_SECONDS = 0.6
+    END_RAMP_SECONDS = 0.02
     VOICE_LEVEL = 0.05
 
     def __init__(self, seed: int, total_samples: int):
@@ -44,8 +47,8 @@ class Chord:
         for frequency in self.frequencies:
             left += np.sin(2 * np.pi * frequency * seconds)
             right += np.sin(2 * np.pi * frequency * 1.002 * seconds + 0.7)
-        fade = self.FADE_SECONDS * SAMPLE_RATE
-        envelope = np.clip(np.minimum(index / fade, (self.total_samples - index) / fade), 0, 1)
+        fade, ramp = self.FADE_SECONDS * SAMPLE_RATE, self.END_RAMP_SECONDS * SAMPLE_RATE
+        envelope = np.clip(np.minimum(index / fade, (self.total_samples - index) / ramp), 0, 1)
         swell = 0.85 + 0.15 * np.sin(2 * np.pi * 0.25 * seconds)
         level = self.VOICE_LEVEL * envelope * swell
         return np.stack([left * level, right * level]).astype(np.float32)
@@ -70,7 +73,7 @@ def seed_of(text: str, variation: int | None = None) -> int:
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
 
 
-def _ease(fraction: float) -> float:
+def ease(fraction: float) -> float:
     """Cosine ease in and out: starts and ends at rest, so moves never jerk."""
     return 0.5 - 0.5 * math.cos(math.pi * min(1.0, max(0.0, fraction)))
 
@@ -275,7 +278,7 @@ class TitleCardScene:
                 draw.ellipse(box, outline=(*accent, shape.alpha + 40), width=width)
             else:
                 draw.ellipse(box, fill=(*accent, shape.alpha))
-        scale = 1 + self.TEXT_GROWTH * _ease(index / max(1, self.frame_count - 1))
+        scale = 1 + self.TEXT_GROWTH * ease(index / max(1, self.frame_count - 1))
         # Scale about the frame's centre in float, so the growth has no steps.
         region_width, region_height = self._text_region
         centre_x = self.width / 2 - self._text_origin[0]
@@ -315,9 +318,12 @@ _CAMERA_PATTERNS = (
 )
 
 
-def parse_camera_move(prompt: str, variation: int | None = None) -> CameraMove:
-    """The first camera move the prompt names; else a gentle push in, or
-    for a variation a move of its own."""
+def parse_camera_move(
+    prompt: str, variation: int | None = None, *, latest: bool = False
+) -> CameraMove:
+    """The first camera move the prompt names (the last, when ``latest``:
+    what a continuation was told last); else a gentle push in, or for a
+    variation a move of its own."""
     lower = prompt.lower()
     found = [
         (match.start(), move)
@@ -325,7 +331,7 @@ def parse_camera_move(prompt: str, variation: int | None = None) -> CameraMove:
         if (match := re.search(pattern, lower))
     ]
     if found:
-        return min(found)[1]
+        return (max if latest else min)(found)[1]
     if variation is None:
         return CameraMove.PUSH_IN
     moving = [move for move in CameraMove if move is not CameraMove.STATIC]
@@ -380,7 +386,7 @@ class StillScene:
     def crop_box(self, index: int) -> tuple[float, float, float, float]:
         """Where the camera looks at frame ``index``, in base-image pixels."""
         base_width, base_height = self._base.size
-        progress = _ease(index / max(1, self.frame_count - 1))
+        progress = ease(index / max(1, self.frame_count - 1))
         zoom = 1.0
         centre_x, centre_y = base_width / 2, base_height / 2
         if self.move is CameraMove.PUSH_IN:

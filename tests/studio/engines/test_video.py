@@ -22,12 +22,14 @@ from studio.engines.video import (
     VideoError,
     clip_section,
     cover_box,
+    decode_audio,
     poster_jpeg,
     probe_video,
     reframe,
     splice_section,
     transcode_to_mp4,
 )
+from studio.engines.video.joins import crossfaded, last_frame_image, stitch_continuation
 from tests.studio.engines.clips import (
     DIFFERENT,
     PARENT_FRAMES,
@@ -268,3 +270,56 @@ def test_a_spliced_section_replaces_only_its_span(tmp_path: Path) -> None:
     assert all(r > 100 for r in redness[26:49])  # the edited second
     assert all(r < 20 for r in redness[:24] + redness[51:])  # the rest, as it was
     assert mad(frames[10], whole[10]) < SAME and mad(frames[60], whole[60]) < SAME
+
+
+def test_a_continuation_is_stitched_on_at_the_originals_size_and_rate(
+    parent: Path, parent_frames: list[np.ndarray], tmp_path: Path
+) -> None:
+    # What another engine might send back: 2 s of flat green at another
+    # size and frame rate, with its own tone.
+    green = [Image.new("RGB", (640, 360), (30, 200, 60))] * 60
+    continuation = write_clip(
+        tmp_path / "more.mp4", green, codec="libx264", rate=30, sample_rate=48_000
+    )
+    info = stitch_continuation(parent, continuation, tmp_path / "whole.mp4")
+
+    assert (info.width, info.height) == PARENT_SIZE
+    assert (info.fps, info.frame_count) == (FPS, PARENT_FRAMES + 2 * FPS)
+    assert (info.video_codec, info.audio_codec) == ("h264", "aac")
+    frames = decode_frames(tmp_path / "whole.mp4")
+    assert mad(frames[PARENT_FRAMES - 1], parent_frames[-1]) < SAME
+    assert all(float(f[..., 1].mean() - f[..., 0].mean()) > 100 for f in frames[PARENT_FRAMES:])
+    assert abs(audio_seconds(tmp_path / "whole.mp4") - 5.0) < 0.05
+    # Both tones are steady (RMS 0.14), so no 10 ms around the joint falls
+    # silent; two pure tones of one pitch partly cancel as they crossfade.
+    samples = decode_audio(tmp_path / "whole.mp4")
+    joint = 3 * SAMPLE_RATE
+    width = SAMPLE_RATE // 100
+    levels = [
+        float(np.sqrt(np.mean(samples[:, at : at + width] ** 2)))
+        for at in range(joint - 10 * width, joint + 10 * width, width)
+    ]
+    assert min(levels) > 0.03
+
+
+def test_crossfaded_keeps_both_lengths_and_meets_the_second_at_the_joint() -> None:
+    first = np.full((2, 1000), 0.5, dtype=np.float32)
+    second = np.linspace(0.2, 0.9, 500, dtype=np.float32)[None, :].repeat(2, axis=0)
+    joined = crossfaded(first, second, 100)
+
+    assert joined.shape == (2, 1500)
+    assert np.array_equal(joined[:, :900], first[:, :900])
+    assert np.array_equal(joined[:, 1000:], second)
+    assert joined[0, 999] == pytest.approx(second[0, 0])
+    assert joined[0, 900] == pytest.approx(0.5)
+    # No dip: one fades in as the other fades out.
+    assert joined[:, 900:1000].min() >= second[0, 0] - 1e-6
+    assert crossfaded(first, second[:, :0], 100).shape == (2, 1000)
+
+
+def test_the_last_frame_is_the_picture_a_video_ends_on(
+    parent: Path, parent_frames: list[np.ndarray]
+) -> None:
+    last = np.asarray(last_frame_image(parent)).astype(np.int16)
+    assert mad(last, parent_frames[-1]) < 1
+    assert mad(last, parent_frames[-10]) > DIFFERENT

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from studio.engines.video import SequencePart, VideoError, compose_sequence, probe_video
+from studio.engines.video import VideoError, probe_video
+from studio.engines.video.joins import SequencePart, compose_sequence
 from tests.studio.engines.clips import audio_seconds, decode_frames, write_clip
 
 RED, GREEN, BLUE = (220, 30, 30), (30, 200, 40), (30, 40, 220)

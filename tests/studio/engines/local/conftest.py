@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -37,3 +38,19 @@ def edit_request(prompt: str, parent: Path) -> GenerationRequest:
 @pytest.fixture
 def engine() -> LocalEngine:
     return LocalEngine()
+
+
+def extension_request(
+    prompt: str, parent: Path, last_frame: Path, seconds: int = 5, **changes
+) -> GenerationRequest:
+    """Carry ``parent`` on for ``seconds`` from ``last_frame`` (a PNG of its end)."""
+    request = GenerationRequest(
+        Task.EXTEND,
+        prompt,
+        "16:9",
+        "480p",
+        seconds,
+        images=(InputMedia("last-frame", "image", last_frame, "image/png"),),
+        parent_video=InputMedia("parent", "video", parent, "video/mp4"),
+    )
+    return replace(request, **changes)

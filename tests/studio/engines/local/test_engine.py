@@ -34,7 +34,7 @@ from tests.studio.engines.local.conftest import (
 def test_capabilities(engine: LocalEngine) -> None:
     capabilities = engine.capabilities()
     assert capabilities.name == engine.name == "local"
-    assert capabilities.tasks == {Task.TEXT_TO_VIDEO, Task.IMAGE_TO_VIDEO, Task.EDIT}
+    assert capabilities.tasks == {Task.TEXT_TO_VIDEO, Task.IMAGE_TO_VIDEO, Task.EDIT, Task.EXTEND}
     assert capabilities.aspect_ratios == ("16:9", "9:16", "1:1")
     assert capabilities.resolutions == ("480p", "720p", "1080p")
     assert list(capabilities.durations) == list(range(3, 11))
