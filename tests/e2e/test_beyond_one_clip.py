@@ -76,7 +76,7 @@ def test_extend_cut_render_and_replay(new_context, studio, screenshot, base_url)
         size = (video.codec_context.width, video.codec_context.height)
     # 15 + 3 + 3 seconds, less the 0.5 s both clips play during the crossfade.
     assert abs(seconds - 20.5) <= 1 / 24 + 1e-6, seconds
-    assert size == (852, 480)
+    assert size == (1280, 720)  # the sequence's default, 720p
 
     # The first branch's edits (v2, v3) replayed onto the 15 s shot's root.
     page.goto(f"/projects/{project_id}/v/3/")
