@@ -168,7 +168,7 @@ def replay_advance(*, replay_id: int) -> Replay | None:
     is ready, finish after the last, stop at a step that did not finish."""
     with transaction.atomic():
         replay = (
-            Replay.objects.select_for_update()
+            Replay.objects.select_for_update(of=("self",))
             .select_related("project__workspace", "current", "base")
             .filter(pk=replay_id, status=Replay.Status.RUNNING)
             .first()
