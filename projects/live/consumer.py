@@ -27,6 +27,7 @@ SIGNED_OUT = 4401
 NOT_A_MEMBER = 4403
 NO_SUCH_PROJECT = 4404
 TRY_AGAIN = 1013
+ROLE_CHANGED = 4000
 
 
 class ProjectConsumer(AsyncWebsocketConsumer):
@@ -64,6 +65,13 @@ class ProjectConsumer(AsyncWebsocketConsumer):
         # the project's room starts relaying, and what the page hears first.
         try:
             await get_hub().join(self.subscriber, seq=self.project.event_seq)
+            # A removal or a new role committed while the hub was joining the
+            # user's group was told to nobody: read the role again now.
+            role = await database_sync_to_async(_role_now)(user, self.project.workspace_id)
+            if role != membership.role:
+                await get_hub().leave(self.subscriber)
+                await self.close(code=NOT_A_MEMBER if role is None else ROLE_CHANGED)
+                return
             await self._catch_up(since, seq=self.project.event_seq)
             # The header's unread count, left out of the page's own render.
             await self.send(text_data=await database_sync_to_async(render_inbox_link)(user.pk))
@@ -107,6 +115,13 @@ class ProjectConsumer(AsyncWebsocketConsumer):
 
     async def _end(self, code: int) -> None:
         await self.close(code=code)
+
+
+def _role_now(user, workspace_id: int) -> str | None:
+    try:
+        return access.membership_for(user=user, workspace_id=workspace_id).role
+    except Http404:
+        return None
 
 
 def _number(value) -> int:

@@ -8,6 +8,7 @@ from asgiref.sync import async_to_sync, sync_to_async
 from django.db import transaction
 
 from projects.models import Membership, Version
+from projects.live.hub import get_hub
 from projects.services import broadcast, review, team, versions
 from tests.factories import MembershipFactory, ProjectFactory, VersionFactory
 from tests.projects.live.conftest import closes, connect_as, receive_containing
@@ -221,6 +222,7 @@ async def test_removal_closes_the_members_sockets(db):
     owner, reviewer, project, _ = await setup_team()
     communicator = await connect_as(reviewer.user, project)
     assert (await communicator.connect())[0]
+    await receive_containing(communicator, "heartbeat")
     await sync_to_async(team.membership_remove)(by=owner, target=reviewer)
     assert await closes(communicator) == 4403
     again = await connect_as(reviewer.user, project)
@@ -231,5 +233,29 @@ async def test_a_new_role_reloads_the_members_pages(db):
     owner, reviewer, project, _ = await setup_team()
     communicator = await connect_as(reviewer.user, project)
     assert (await communicator.connect())[0]
+    await receive_containing(communicator, "heartbeat")  # the hub has joined
     await sync_to_async(team.membership_change_role)(by=owner, target=reviewer, role="editor")
     assert await closes(communicator) == 4000
+
+
+@pytest.mark.parametrize("change", ["role", "removal"])
+async def test_a_change_committed_while_the_page_joins_still_reaches_it(db, monkeypatch, change):
+    # The change is told to the user's group before the hub has joined it.
+    owner, reviewer, project, _ = await setup_team()
+    hub = get_hub()
+    joining = hub.join
+
+    async def join_after_the_change(subscriber, *, seq):
+        if change == "role":
+            await sync_to_async(team.membership_change_role)(
+                by=owner, target=reviewer, role="editor"
+            )
+        else:
+            await sync_to_async(team.membership_remove)(by=owner, target=reviewer)
+        await joining(subscriber, seq=seq)
+
+    monkeypatch.setattr(hub, "join", join_after_the_change)
+    communicator = await connect_as(reviewer.user, project)
+    assert (await communicator.connect())[0]
+    assert await closes(communicator) == (4000 if change == "role" else 4403)
+    assert hub.subscribers(project.pk) == set()
