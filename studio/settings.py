@@ -147,6 +147,9 @@ DATABASES["default"]["CONN_MAX_AGE"] = int(
     os.environ.get("CONN_MAX_AGE", "600" if _SQLITE else "0")
 )
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A db_worker runs its tasks one after another: reconnecting for each (a new
+# PostgreSQL backend every poll) cost it more than most tasks' own queries.
+STUDIO_WORKER_CONN_MAX_AGE = int(os.environ.get("STUDIO_WORKER_CONN_MAX_AGE", "600"))
 if _SQLITE:
     DATABASES["default"]["OPTIONS"] = {
         # WAL lets the page read while the worker thread writes; IMMEDIATE

@@ -7,8 +7,8 @@ import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from django.db import transaction
 
-from projects.models import Membership, Version
 from projects.live.hub import get_hub
+from projects.models import Membership, Version
 from projects.services import broadcast, review, team, versions
 from tests.factories import MembershipFactory, ProjectFactory, VersionFactory
 from tests.projects.live.conftest import closes, connect_as, receive_containing
