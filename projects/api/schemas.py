@@ -2,7 +2,7 @@
 generated from these)."""
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
@@ -441,18 +441,24 @@ class StrokeShape(StrictSchema):
 Shape = Annotated[PinShape | BoxShape | StrokeShape, Field(discriminator="kind")]
 
 
+def drawing_field(*, at: str, placed: str = "") -> Any:
+    """A comment's ``annotation``: the shapes and the limits the services
+    check them by, wherever a comment is taken."""
+    return Field(
+        default_factory=list,
+        max_length=drawing.MAX_SHAPES,
+        description=f"A drawing on the frame at {at} (which it needs): pins, boxes and strokes "
+        "in coordinates from 0 to 1 of the picture's width and height, at most "
+        f"{drawing.MAX_POINTS} points in all.{placed}",
+    )
+
+
 class CommentCreateIn(StrictSchema):
     body: text(COMMENT_MAX_CHARS, min_length=1, required=True)  # type: ignore[valid-type]
     start_seconds: Seconds | None = Field(None, description="Where in the video, in seconds.")
     end_seconds: Seconds | None = Field(None, description="The end of a time range.")
     parent: Id | None = Field(None, description="Reply to this comment (by id).")
-    annotation: list[Shape] = Field(
-        default_factory=list,
-        max_length=drawing.MAX_SHAPES,
-        description="A drawing on the frame at start_seconds (which it needs): pins, boxes "
-        "and strokes in coordinates from 0 to 1 of the picture's width and height, at most "
-        f"{drawing.MAX_POINTS} points in all.",
-    )
+    annotation: list[Shape] = drawing_field(at="start_seconds")
 
 
 class CommentOut(Schema):

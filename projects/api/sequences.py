@@ -27,7 +27,9 @@ from projects.api.schemas import (
     ErrorOut,
     Number,
     Seconds,
+    Shape,
     StrictSchema,
+    drawing_field,
     text,
 )
 from projects.api.versions import binary_responses
@@ -126,6 +128,13 @@ class SequenceOut(Schema):
 class RenderCommentIn(StrictSchema):
     body: text(2000, required=True)  # type: ignore[valid-type]
     seconds: Seconds = Field(description="The time in the render the comment is at.")
+    annotation: list[Shape] = drawing_field(
+        at="seconds",
+        placed=" Drawn on the render's picture; stored on the comment of the version playing "
+        "then, moved into that version's own picture (the render scales each clip to fill its "
+        "frame and centre-crops it), so the answer's `annotation` is in the version's "
+        "coordinates.",
+    )
 
 
 def _specs(clips: list[ClipIn]) -> list[ClipSpec]:
@@ -319,12 +328,17 @@ def sequence_render_comment(
     sequence_id: int = SequenceId,
     number: int = RenderNumber,
 ):
-    """Comment at a time of a ready render: stored on the version playing
-    then, at its own time, noting the sequence, render and time. Everyone
-    but viewers."""
+    """Comment at a time of a ready render, perhaps with a drawing on its
+    frame: stored on the version playing then, at its own time (the drawing
+    in that version's own picture), noting the sequence, render and time.
+    Everyone but viewers."""
     render, membership = _render_of(request, project_id, sequence_id, number)
     comment = sequence_review.render_comment_create(
-        render=render, membership=membership, body=payload.body, seconds=payload.seconds
+        render=render,
+        membership=membership,
+        body=payload.body,
+        seconds=payload.seconds,
+        annotation=[shape.model_dump() for shape in payload.annotation],
     )
     return Status(201, presenters.comment_out(comment, version_number=comment.version.number))
 

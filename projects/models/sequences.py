@@ -114,7 +114,9 @@ class SequenceRender(models.Model):
     number = models.PositiveIntegerField()
     # The clips as they were when the render was asked for, in order:
     # {"version": id, "number": its number, "in", "out", "transition",
-    #  "transition_seconds", "starts_at": seconds into the render}.
+    #  "transition_seconds", "starts_at": seconds into the render, "frames",
+    #  "width" and "height" of the version's picture (not in renders made
+    #  before drawings on renders: their versions' sizes are used)}.
     clips = models.JSONField(default=list)
     aspect_ratio = models.CharField(max_length=8)
     width = models.PositiveIntegerField()

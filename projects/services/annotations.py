@@ -15,6 +15,7 @@ from typing import Any
 from PIL import Image, ImageDraw
 
 from projects.services.errors import StudioError
+from studio.engines.video import cover_box
 
 COLORS = ("red", "yellow", "green", "blue", "white")
 KINDS = ("pin", "box", "stroke")
@@ -106,6 +107,52 @@ def _number(value: object, n: int) -> float:
     if not 0 <= value <= 1:
         raise _refused(f"Shape {n}: coordinates are from 0 to 1 (of the picture); got {value}.")
     return round(float(value), 4)
+
+
+# Reframed pictures: a drawing on a picture made from another one.
+
+
+def annotation_uncropped(
+    shapes: list[Shape], *, shown: tuple[int, int], source: tuple[int, int]
+) -> list[Shape]:
+    """A drawing (in its normal form) on a picture of size ``shown`` made by
+    scaling a ``source``-sized picture to fill it and centre-cropping it (as
+    a sequence's render shows its clips), in the source picture's own
+    coordinates: each point lands where the same thing is in the source.
+
+    The crop shows only part of the source, so nothing drawn falls outside
+    it; a coordinate a rounding hair past an edge is clipped to it. Checked
+    again there: a box the crop's scale makes too small is refused, saying
+    so."""
+    left, top, right, bottom = cover_box(source, shown)
+    width, height = source
+
+    def x(u: float) -> float:
+        return _inside((left + u * (right - left)) / width)
+
+    def y(v: float) -> float:
+        return _inside((top + v * (bottom - top)) / height)
+
+    mapped = []
+    for shape in shapes:
+        if shape["kind"] == "stroke":
+            mapped.append({**shape, "points": [[x(u), y(v)] for u, v in shape["points"]]})
+            continue
+        moved = {**shape, "x": x(shape["x"]), "y": y(shape["y"])}
+        if shape["kind"] == "box":
+            moved["w"] = x(shape["x"] + shape["w"]) - moved["x"]
+            moved["h"] = y(shape["y"] + shape["h"]) - moved["y"]
+        mapped.append(moved)
+    try:
+        return annotation_checked(mapped)
+    except StudioError as error:
+        raise _refused(
+            f"{error.message.rstrip('.')} on the clip's own picture (the render shows it cropped)."
+        ) from error
+
+
+def _inside(value: float) -> float:
+    return min(max(value, 0.0), 1.0)
 
 
 # Regions: where an edit made from a drawn-on comment applies.

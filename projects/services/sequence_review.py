@@ -1,7 +1,9 @@
 """Reviewing a sequence's renders: a time in a render maps back to the
 version playing then and the time in it (from the render's snapshot, so a
-later change to the sequence does not move it); a comment there is stored
-on that version; and a render's provenance is every clip's lineage."""
+later change to the sequence does not move it); a comment there, and a
+drawing on the render's frame, are stored on that version (the drawing
+moved into the version's own picture, undoing the render's crop); and a
+render's provenance is every clip's lineage."""
 
 from __future__ import annotations
 
@@ -9,16 +11,24 @@ from django.utils import timezone
 
 from projects.models import Comment, Membership, SequenceRender, Version
 from projects.services.access import require
+from projects.services.annotations import annotation_checked, annotation_uncropped
 from projects.services.errors import StudioError
 from projects.services.provenance import provenance
 from projects.services.review import comment_create
+from studio.engines.base import aspect_size
 
 
 def sequence_time_to_clip(render: SequenceRender, seconds: float) -> tuple[Version, float]:
     """The version that plays at ``seconds`` of the render, and the time in
-    it, from the render's snapshot. Within a crossfade the time belongs to
-    the clip fading out until the crossfade's middle, then to the one fading
-    in."""
+    it, from the render's snapshot."""
+    clip, into = _clip_at(render, seconds)
+    return _version_of(clip), into
+
+
+def _clip_at(render: SequenceRender, seconds: float) -> tuple[dict, float]:
+    """The snapshot's clip playing at ``seconds`` of the render, and the time
+    in its version. Within a crossfade the time belongs to the clip fading
+    out until the crossfade's middle, then to the one fading in."""
     if not render.clips:
         raise StudioError("The render has no clips.")
     length = render.duration_seconds or _snapshot_length(render)
@@ -32,8 +42,11 @@ def sequence_time_to_clip(render: SequenceRender, seconds: float) -> tuple[Versi
         if seconds >= clip["starts_at"] + before["transition_seconds"] / 2:
             chosen = clip
     into = chosen["in"] + (seconds - chosen["starts_at"])
-    version = Version.objects.select_related("project__workspace").get(pk=chosen["version"])
-    return version, round(min(max(into, chosen["in"]), chosen["out"]), 3)
+    return chosen, round(min(max(into, chosen["in"]), chosen["out"]), 3)
+
+
+def _version_of(clip: dict) -> Version:
+    return Version.objects.select_related("project__workspace").get(pk=clip["version"])
 
 
 def _snapshot_length(render: SequenceRender) -> float:
@@ -42,10 +55,17 @@ def _snapshot_length(render: SequenceRender) -> float:
 
 
 def render_comment_create(
-    *, render: SequenceRender, membership: Membership, body: str, seconds: float
+    *,
+    render: SequenceRender,
+    membership: Membership,
+    body: str,
+    seconds: float,
+    annotation: object = None,
 ) -> Comment:
     """A comment at a time of the render, stored on the version playing then,
-    at its own time, saying where it came from."""
+    at its own time, saying where it came from; a drawing on the render's
+    frame (``annotations``' shapes) goes with it, moved into the version's
+    own picture."""
     require(membership.can_comment, "Viewers can watch but not comment.")
     if not body.strip():
         raise StudioError("Write a comment.", field="body")
@@ -53,11 +73,38 @@ def render_comment_create(
         raise StudioError("A comment is plain text of at most 2,000 characters.", field="body")
     if not render.is_ready:
         raise StudioError(f"{render.label} is not ready to review.")
-    version, at = sequence_time_to_clip(render, seconds)
+    shapes = annotation_checked(annotation)
+    clip, at = _clip_at(render, seconds)
+    version = _version_of(clip)
+    if shapes:
+        shapes = annotation_uncropped(
+            shapes, shown=(render.width, render.height), source=_clip_picture_size(clip, version)
+        )
     noted = (
         f"{body.strip()} (from sequence {render.sequence.title} {render.label} at {clock(seconds)})"
     )
-    return comment_create(version=version, membership=membership, body=noted, start_seconds=at)
+    return comment_create(
+        version=version, membership=membership, body=noted, start_seconds=at, annotation=shapes
+    )
+
+
+def _clip_picture_size(clip: dict, version: Version) -> tuple[int, int]:
+    """The size of the clip's picture as the render scaled and cropped it:
+    from the snapshot; for a render made before the snapshot kept it, its
+    version's (the same file: a ready version's video never changes), else
+    the version's aspect ratio (all the crop depends on)."""
+    if clip.get("width") and clip.get("height"):
+        return clip["width"], clip["height"]
+    if version.width and version.height:
+        return version.width, version.height
+    try:
+        return aspect_size(version.aspect_ratio, 480)
+    except ValueError:
+        raise StudioError(
+            f"The size of {version.label}'s picture is not known, so the drawing cannot be "
+            "placed on it: comment without one.",
+            field="annotation",
+        ) from None
 
 
 def clock(seconds: float) -> str:

@@ -417,6 +417,10 @@ def _snapshot(clips: list[SequenceClip], *, fps: int) -> list[dict]:
             "out": clip.out_seconds,
             "transition": clip.transition if index < last else SequenceClip.Transition.CUT,
             "transition_seconds": clip.transition_seconds if index < last else 0.0,
+            # Its picture's size, which the render scales and crops from:
+            # a drawing on the render is moved back into it.
+            "width": clip.version.width,
+            "height": clip.version.height,
         }
         for index, clip in enumerate(clips)
     ]

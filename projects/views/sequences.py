@@ -14,11 +14,12 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from projects.forms import posted_id
+from projects.forms import CommentForm, posted_id
 from projects.media import render_file_response
 from projects.models import Sequence, SequenceClip
 from projects.models.sequences import CROSSFADE_MAX_SECONDS, CROSSFADE_MIN_SECONDS
 from projects.services import sequence_review, sequences
+from projects.services.annotations import annotation_from_json
 from projects.services.errors import StudioError
 from projects.views.common import project_of, redirect_to, refusal
 
@@ -104,6 +105,8 @@ def sequence_detail(request: HttpRequest, project_id: int, sequence_id: int) -> 
         "membership": membership,
         "renders": renders,
         "rendering": any(r.is_unfinished for r in renders),
+        # The drawing tools of a version's comment form, on each render's.
+        "comment_form": CommentForm(),
     }
     if request.htmx and request.htmx.target == "renders":
         return TemplateResponse(request, "projects/sequence_detail.html#renders", context)
@@ -243,9 +246,11 @@ def render_comment(
             membership=membership,
             body=request.POST.get("body", ""),
             seconds=_seconds(request.POST.get("seconds"), "time"),
+            annotation=annotation_from_json(request.POST.get("annotation", "")),
         )
+        drawn = " with its drawing" if made.annotation else ""
         messages.success(
-            request, f"Comment added to v{made.version.number} at {made.timecode_display}."
+            request, f"Comment added to v{made.version.number} at {made.timecode_display}{drawn}."
         )
 
     return _done(request, render.sequence.get_absolute_url(), comment)

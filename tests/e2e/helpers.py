@@ -362,10 +362,18 @@ def maker_and_reviewer(new_context, *, title: str, prompt: str) -> tuple[Page, P
     return maker, reviewer, project_id, v1
 
 
-def drag_box(page: Page, player_pk: int, start: tuple[float, float], end: tuple[float, float]):
+def drag_box(
+    page: Page,
+    player_pk: int,
+    start: tuple[float, float],
+    end: tuple[float, float],
+    *,
+    player: str = "player-",
+):
     """Draw a box on the player's drawing layer with the mouse, from and to
-    points given as fractions of the picture."""
-    layer = page.locator(f'svg.drawing-layer[data-for="player-{player_pk}"]')
+    points given as fractions of the picture (a render's player is
+    ``render-player-``)."""
+    layer = page.locator(f'svg.drawing-layer[data-for="{player}{player_pk}"]')
     area = layer.bounding_box()
     page.mouse.move(area["x"] + area["width"] * start[0], area["y"] + area["height"] * start[1])
     page.mouse.down()

@@ -131,6 +131,21 @@ def test_a_box_is_no_smaller_than_the_service_takes(document):
     assert box["w"]["minimum"] == box["h"]["minimum"] == annotations.MIN_BOX_SIDE
 
 
+def test_a_drawing_has_the_services_limits_on_a_version_and_on_a_render(document):
+    schemas = _components(document)
+    stroke = schemas["StrokeShape"]["properties"]["points"]
+    assert stroke["maxItems"] == annotations.MAX_STROKE_POINTS
+    version, render = (
+        schemas[name]["properties"]["annotation"] for name in ("CommentCreateIn", "RenderCommentIn")
+    )
+    for drawing in (version, render):
+        assert drawing["maxItems"] == annotations.MAX_SHAPES
+        assert f"at most {annotations.MAX_POINTS} points in all" in drawing["description"]
+        assert drawing["items"]["discriminator"]["propertyName"] == "kind"
+    assert render["items"] == version["items"]  # the same shapes, by reference
+    assert "moved into that version's own picture" in render["description"]
+
+
 def test_the_upload_says_its_types_and_sizes(document, settings):
     body = _operation(document, "asset_upload")["requestBody"]["content"]["multipart/form-data"]
     content_types = body["encoding"]["file"]["contentType"].split(", ")

@@ -141,3 +141,55 @@ def test_refusals_are_in_words_and_change_nothing(api, project, member, two):
     assert outsider.get(f"{base}/{sequence['id']}/renders/1/video").status_code == 404
     assert outsider.post(f"{base}/{sequence['id']}/renders").status_code == 404
     assert not Comment.objects.exists()
+
+
+def test_a_drawing_on_a_render_is_stored_in_the_clips_own_picture(api, project, member, two, tasks):
+    # A square render of the 16:9 clip (852 × 480) then the square one: the
+    # render shows the landscape clip's middle 480 px, from 186 px in, so x
+    # in it is (186 + 480 x) / 852 = 0.2183 + 0.5634 x.
+    sequence = api.post(
+        f"/projects/{project.pk}/sequences",
+        {
+            "title": "Square cut",
+            "aspect_ratio": "1:1",
+            "resolution": "480p",
+            "clips": [{"version": 1, "out_seconds": 2}, {"version": 2, "out_seconds": 2}],
+        },
+    ).json()
+    base = f"/projects/{project.pk}/sequences/{sequence['id']}/renders"
+    assert api.post(base).status_code == 201
+    tasks()
+    box = {"kind": "box", "color": "green", "x": 0.25, "y": 0.2, "w": 0.5, "h": 0.3}
+    pin = {"kind": "pin", "color": "red", "x": 0.0, "y": 1.0}
+    commented = api.post(
+        f"{base}/1/comments", {"body": "Logo here", "seconds": 1.25, "annotation": [box, pin]}
+    )
+    assert commented.status_code == 201, commented.content
+    comment = commented.json()
+    assert (comment["version"], comment["start_seconds"]) == (1, 1.25)
+    mapped = [{**box, "x": 0.3592, "w": 0.2817}, {**pin, "x": 0.2183}]
+    assert comment["annotation"] == mapped
+    listed = api.get(f"/projects/{project.pk}/versions/1/comments").json()
+    assert [c["annotation"] for c in listed] == [mapped]
+    # In the square clip, its own ratio: as drawn.
+    square = api.post(f"{base}/1/comments", {"body": "And here", "seconds": 3, "annotation": [box]})
+    assert (square.json()["version"], square.json()["annotation"]) == (2, [box])
+
+    too_thin = api.post(
+        f"{base}/1/comments",
+        {"body": "Thin", "seconds": 1, "annotation": [{**box, "w": 0.007}]},
+    )
+    assert too_thin.status_code == 422 and error(too_thin)["field"] == "annotation"
+    assert "too small to mark anything on the clip's own picture" in error(too_thin)["message"]
+    past_edge = api.post(
+        f"{base}/1/comments", {"body": "Edge", "seconds": 1, "annotation": [{**box, "x": 0.9}]}
+    )
+    assert past_edge.status_code == 422 and "past the edge" in error(past_edge)["message"]
+    not_a_shape = api.post(
+        f"{base}/1/comments", {"body": "Arrow", "seconds": 1, "annotation": [{"kind": "arrow"}]}
+    )
+    assert not_a_shape.status_code == 422
+    viewer = api_as(Membership.Role.VIEWER, member.workspace)
+    refused = viewer.post(f"{base}/1/comments", {"body": "Hm", "seconds": 1, "annotation": [box]})
+    assert refused.status_code == 403
+    assert Comment.objects.count() == 2

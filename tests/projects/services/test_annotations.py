@@ -1,5 +1,6 @@
 """Drawings on the frame: what is kept (a normal form, in 0-1 coordinates)
-and what is refused with a message, storing nothing."""
+and what is refused with a message, storing nothing; and a drawing on a
+reframed picture moved back into its source's own picture."""
 
 import math
 
@@ -12,6 +13,7 @@ from projects.services.annotations import (
     MAX_SHAPES,
     annotation_checked,
     annotation_from_json,
+    annotation_uncropped,
 )
 from projects.services.errors import StudioError
 from tests.factories import MembershipFactory, ProjectFactory, VersionFactory
@@ -112,3 +114,72 @@ def test_a_drawing_needs_a_time_and_a_reply_cannot_have_one(reviewer, version):
             annotation=[{**BOX, "x": 2}],
         )
     assert list(Comment.objects.values_list("body", flat=True)) == ["Hm"]
+
+
+# Moving a drawing back through a fill-and-centre-crop (as a sequence's
+# render shows its clips). A 16:9 clip of 852 × 480 in a 9:16 frame of
+# 480 × 852 is scaled by 852 / 480 = 1.775 to fill its height; the frame then
+# shows a strip 480 / 1.775 = 270.42 px of the clip wide, starting
+# (852 - 270.42) / 2 = 290.79 px in: x in the clip = (290.79 + 270.42 x) / 852
+# = 0.3413 + 0.3174 x, and y is unchanged.
+
+WIDE, TALL = (852, 480), (480, 852)
+SQUARE_BOX = {"kind": "box", "color": "red", "x": 0.25, "y": 0.2, "w": 0.5, "h": 0.3}
+MIDDLE = {"kind": "pin", "color": "red", "x": 0.5, "y": 0.5}
+CORNER_TO_CORNER = {"kind": "stroke", "color": "red", "points": [[0.0, 0.0], [1.0, 1.0]]}
+
+
+def test_a_drawing_on_a_portrait_crop_of_a_landscape_clip_moves_to_its_middle_strip():
+    box, pin, stroke = annotation_uncropped(
+        [SQUARE_BOX, MIDDLE, CORNER_TO_CORNER], shown=TALL, source=WIDE
+    )
+    # x 0.25 → 0.3413 + 0.3174 × 0.25; x 0.75 → 0.5793: the box is 0.1587 wide.
+    assert box == {**SQUARE_BOX, "x": 0.4207, "w": 0.1587}
+    assert pin == MIDDLE  # the middle stays the middle
+    # The frame's corners are the strip's: nothing left or right of it was shown.
+    assert stroke["points"] == [[0.3413, 0.0], [0.6587, 1.0]]
+
+
+def test_a_drawing_on_a_landscape_crop_of_a_portrait_clip_moves_to_its_middle_band():
+    # The reverse: the band is 270.42 px of 852 high, 290.79 px down.
+    box, pin, stroke = annotation_uncropped(
+        [SQUARE_BOX, MIDDLE, CORNER_TO_CORNER], shown=WIDE, source=TALL
+    )
+    # y 0.2 → (290.79 + 0.2 × 270.42) / 852 = 0.4048; y 0.5 → 0.5.
+    assert box == {**SQUARE_BOX, "y": 0.4048, "h": 0.0952}
+    assert pin == MIDDLE
+    assert stroke["points"] == [[0.0, 0.3413], [1.0, 0.6587]]
+
+
+def test_a_drawing_on_a_clip_of_the_frames_own_ratio_is_unchanged():
+    shapes = [SQUARE_BOX, MIDDLE, CORNER_TO_CORNER]
+    assert annotation_uncropped(shapes, shown=WIDE, source=WIDE) == shapes
+    assert annotation_uncropped(shapes, shown=(720, 720), source=(480, 480)) == shapes
+    # 852 × 480 is a hair narrower than 16:9 (1280 × 720): filling 1280 × 720
+    # crops 0.375 px off its top and bottom, and the mapping says so.
+    box, _, stroke = annotation_uncropped(shapes, shown=(1280, 720), source=WIDE)
+    assert (box["x"], box["w"], box["y"]) == (0.25, 0.5, 0.2005)
+    assert stroke["points"] == [[0.0, 0.0008], [1.0, 0.9992]]
+
+
+def test_a_box_over_the_whole_crop_stays_inside_the_clips_picture():
+    whole = {"kind": "box", "color": "green", "x": 0.0, "y": 0.0, "w": 1.0, "h": 1.0}
+    (box,) = annotation_uncropped([whole], shown=TALL, source=WIDE)
+    assert box == {**whole, "x": 0.3413, "w": 0.3174}
+    # 1:1 of 852 × 480: the middle 480 × 480.
+    (box,) = annotation_uncropped([whole], shown=(480, 480), source=WIDE)
+    assert (box["x"], box["w"]) == (0.2183, 0.5634)
+    assert box["x"] + box["w"] <= 1
+
+
+def test_a_box_the_crop_makes_too_small_is_refused_saying_so():
+    # 0.012 of the portrait frame is 0.012 × 0.3174 = 0.0038 of the clip.
+    thin = {**SQUARE_BOX, "w": 0.012}
+    with pytest.raises(StudioError) as refused:
+        annotation_uncropped([thin], shown=TALL, source=WIDE)
+    assert refused.value.message == (
+        "Shape 1: the box is too small to mark anything on the clip's own picture "
+        "(the render shows it cropped)."
+    )
+    assert refused.value.field == "annotation"
+    assert annotation_uncropped([thin], shown=WIDE, source=WIDE)[0]["w"] == 0.012

@@ -136,6 +136,22 @@ def test_a_render_is_polled_played_downloaded_reviewed_and_exported(logged_in, m
     assert (comment.version.number, comment.start_seconds) == (2, 1.0)
     assert comment.body == "Too dark (from sequence Teaser r1 at 0:04)"
 
+    # The render's form has the drawing tools of its player; a box drawn on
+    # the portrait render lands in the middle strip of the landscape v1
+    # (x in v1 = 0.3413 + 0.3174 × x on the render).
+    page = logged_in.get(sequence.get_absolute_url())
+    assert f'class="draw-tools" data-player="render-player-{render.pk}"' in page.text
+    box = {"kind": "box", "color": "blue", "x": 0.1, "y": 0.1, "w": 0.25, "h": 0.5}
+    drawn = logged_in.post(
+        url("sequence_render_comment", sequence, 1),
+        {"seconds": "1", "body": "Logo", "annotation": json.dumps([box])},
+        follow=True,
+    )
+    assert "Comment added to v1 at 0:01 with its drawing." in drawn.text
+    comment = Comment.objects.get(body__startswith="Logo")
+    assert (comment.version.number, comment.start_seconds) == (1, 1.0)
+    assert comment.annotation == [{**box, "x": 0.373, "w": 0.0793}]
+
     exported = logged_in.get(url("sequence_render_provenance", sequence, 1))
     assert "attachment" in exported["Content-Disposition"]
     document = json.loads(exported.content)
@@ -247,7 +263,7 @@ def test_no_sequence_form_answers_500_or_changes_anything_from_hostile_values(
         (
             url("sequence_render_comment", sequence, render.number),
             {"body": "Nice", "seconds": "1"},
-            ["body", "seconds"],
+            ["body", "seconds", "annotation"],
         ),
     ]
 
@@ -283,4 +299,5 @@ def test_no_sequence_form_answers_500_or_changes_anything_from_hostile_values(
     allowed |= {("comments", "body", v) for v in ("abc", "-1", "0", "9" * 25, "1e309", "nan")}
     allowed |= {("comments", "body", v) for v in ("inf", "１２", "<b>1</b>")}
     allowed |= {("comments", "seconds", v) for v in ("", "0")}
+    allowed |= {("comments", "annotation", "")}  # no drawing
     assert changed <= (allowed if role == "owner" else set()), sorted(changed - allowed)
