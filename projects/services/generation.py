@@ -306,6 +306,12 @@ def _poll(version: Version, engine: Engine) -> None:
             if not released:
                 raise LeaseLost(f"v{version.number} is no longer ours to write")
         else:
+            # A poll answered again: the page stops saying the API was busy.
+            recovered = (
+                {"error_kind": "", "error_message": "", "retry_at": None}
+                if version.transient_failures
+                else {}
+            )
             version_write(
                 version,
                 expect=Version.Status.GENERATING,
@@ -313,6 +319,7 @@ def _poll(version: Version, engine: Engine) -> None:
                 progress=result.fraction,
                 lease_until=None,
                 transient_failures=0,
+                **recovered,
             )
         run_after = timezone.now() + timedelta(seconds=_next_poll_in(version))
         enqueue_generation(version.pk, run_after=run_after)

@@ -356,3 +356,36 @@ def test_a_busy_poll_is_waited_out_in_the_queue_not_by_a_sleeping_worker(
     version.refresh_from_db()
     assert version.status == Version.Status.READY, version.error_message
     assert len(double.creates) == 1
+
+
+def test_a_poll_that_answers_again_clears_the_busy_message(
+    project, member, tasks, double, landscape_mp4, settings
+):
+    settings.STUDIO_POLL_SECONDS = 60  # each poll waits in the queue until made due
+    completes(double, "int-recovers", landscape_mp4, polls=2)
+    double.reply_once(
+        "GET",
+        r"/interactions/int-recovers$",
+        api_error(429, "rate_limit_exceeded", "Slow down.", **{"Retry-After": "2"}),
+    )
+    version = generate(project, member)
+
+    def next_poll():
+        past = timezone.now() - timedelta(seconds=1)
+        Version.objects.filter(pk=version.pk).update(retry_at=past)
+        DBTaskResult.objects.filter(status="READY").update(run_after=past)
+        tasks()
+        version.refresh_from_db()
+
+    tasks()
+    for _ in range(3):  # the first poll may wait in the queue
+        if double.gets("int-recovers"):
+            break
+        next_poll()
+    version.refresh_from_db()
+    assert version.error_kind == "rate_limited" and len(double.gets("int-recovers")) == 1
+    next_poll()
+    # Still generating, and the page no longer says the API is busy.
+    assert len(double.gets("int-recovers")) == 2
+    assert version.status == Version.Status.GENERATING
+    assert (version.error_kind, version.error_message, version.retry_at) == ("", "", None)
