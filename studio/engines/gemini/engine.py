@@ -22,7 +22,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urljoin, urlsplit
 
 from google import genai
 from google.genai import types as genai_types
@@ -45,12 +44,11 @@ from studio.engines.base import (
     Usage,
     VideoOutput,
 )
+from studio.engines.gemini.downloads import download
 from studio.engines.gemini.failures import (
     PreviousInteractionGone,
     error_from_failure,
-    failure_from_response,
     failure_of,
-    json_or_empty,
     names_previous_interaction,
     terminal_error,
     translate,
@@ -484,7 +482,16 @@ class GeminiEngine:
             if output.data is not None:
                 partial.write_bytes(output.data)
             elif output.uri:
-                self._with_retries(lambda: self._download(output.uri, partial), context="download")
+                self._with_retries(
+                    lambda: download(
+                        self._downloads,
+                        uri=output.uri,
+                        destination=partial,
+                        api_key=self.api_key,
+                        base_url=self.base_url,
+                    ),
+                    context="download",
+                )
             elif output.path is not None:
                 shutil.copyfile(output.path, partial)
             else:
@@ -498,40 +505,6 @@ class GeminiEngine:
     def _downloads(self) -> Any:  # the SDK's httpx client class
         # One client for every download: making one costs a TLS context.
         return http_client(self.timeout)
-
-    def _download(self, uri: str, destination: Path) -> None:
-        """Stream uri to destination. The API key goes only to the API's own
-        host (a redirect to signed storage must not carry it)."""
-        api_host = urlsplit(self.base_url or "https://generativelanguage.googleapis.com").netloc
-        url = uri
-        http = self._downloads
-        for _hop in range(6):
-            host = urlsplit(url).netloc
-            headers = {"x-goog-api-key": self.api_key} if host == api_host else {}
-            with http.stream("GET", url, headers=headers) as response:
-                if response.is_redirect and "location" in response.headers:
-                    url = urljoin(url, response.headers["location"])
-                    continue
-                if response.status_code != 200:
-                    response.read()
-                    raise error_from_failure(
-                        failure_from_response(response.status_code, response), "download"
-                    )
-                if response.headers.get("content-type", "").startswith("application/json"):
-                    # A Files API resource, not its bytes: follow it to them.
-                    response.read()
-                    meta = json_or_empty(response)
-                    meta = meta.get("file", meta) if isinstance(meta, dict) else {}
-                    next_url = meta.get("downloadUri") or meta.get("download_uri")
-                    url = next_url or f"{url.split('?')[0]}:download?alt=media"
-                    continue
-                with destination.open("wb") as out:
-                    for chunk in response.iter_bytes():
-                        out.write(chunk)
-                if destination.stat().st_size == 0:
-                    raise EngineError(ErrorKind.UNAVAILABLE, "Gemini sent an empty video.")
-                return
-        raise EngineError(ErrorKind.UNAVAILABLE, "Too many redirects downloading the video.")
 
     # -- cancel -----------------------------------------------------------------
 
