@@ -272,35 +272,33 @@ def version_event_record(*, version: Version) -> None:
 
 def comment_event_record(*, comment: Comment) -> None:
     version = comment.version
-
-    def data() -> dict:
-        return {
-            "comment": comment_out(comment, version_number=version.number),
-            "version": version_detail(version),
-        }
-
-    _event_record(
-        workspace_id=version.project.workspace_id,
-        project_id=version.project_id,
+    _version_part_record(
+        version,
         event=Event.COMMENT_POSTED,
-        data=data,
+        name="comment",
+        shape=lambda: comment_out(comment, version_number=version.number),
     )
 
 
 def review_event_record(*, review: Review) -> None:
     version = review.version
+    _version_part_record(
+        version,
+        event=Event.REVIEW_DECIDED,
+        name="review",
+        shape=lambda: review_out(review, version_number=version.number),
+    )
 
-    def data() -> dict:
-        return {
-            "review": review_out(review, version_number=version.number),
-            "version": version_detail(version),
-        }
 
+def _version_part_record(
+    version: Version, *, event: str, name: str, shape: Callable[[], dict]
+) -> None:
+    """An event about something on a version: that thing, and the version."""
     _event_record(
         workspace_id=version.project.workspace_id,
         project_id=version.project_id,
-        event=Event.REVIEW_DECIDED,
-        data=data,
+        event=event,
+        data=lambda: {name: shape(), "version": version_detail(version)},
     )
 
 
