@@ -18,7 +18,8 @@ from django.http import Http404
 
 from projects.live.fragments import render_catch_up, render_inbox_link
 from projects.live.hub import Subscriber, get_hub
-from projects.services import access, broadcast
+from projects.models import Membership, Project
+from projects.services import access, broadcast, sequences
 
 logger = logging.getLogger(__name__)
 
@@ -40,11 +41,8 @@ class ProjectConsumer(AsyncWebsocketConsumer):
         if user is None or not user.is_authenticated:
             await self.close(code=SIGNED_OUT)
             return
-        project_id = self.scope["url_route"]["kwargs"]["project_id"]
         try:
-            self.project, membership = await database_sync_to_async(access.project_for_user)(
-                user=user, project_id=project_id
-            )
+            self.project, membership = await database_sync_to_async(self._find)(user)
         except Http404:
             await self.close(code=NO_SUCH_PROJECT)
             return
@@ -53,14 +51,7 @@ class ProjectConsumer(AsyncWebsocketConsumer):
         # client may give it in the URL instead.
         since = _number(query["since"][0]) if "since" in query else None
         await self.accept()
-        self.subscriber = Subscriber(
-            project_id=self.project.pk,
-            workspace_id=self.project.workspace_id,
-            user_id=user.pk,
-            variant=membership.role,
-            deliver=self._deliver,
-            end=self._end,
-        )
+        self.subscriber = self._subscriber(user, membership)
         # The project was read just now: its number is where a hub opening
         # the project's room starts relaying, and what the page hears first.
         try:
@@ -72,14 +63,31 @@ class ProjectConsumer(AsyncWebsocketConsumer):
                 await get_hub().leave(self.subscriber)
                 await self.close(code=NOT_A_MEMBER if role is None else ROLE_CHANGED)
                 return
-            await self._catch_up(since, seq=self.project.event_seq)
-            # The header's unread count, left out of the page's own render.
-            await self.send(text_data=await database_sync_to_async(render_inbox_link)(user.pk))
+            await self._opened(user, since)
         except Exception:
             # An open socket that hears nothing is worse than a closed one:
             # the page reconnects, or polls meanwhile.
             logger.warning("A live page could not join its project", exc_info=True)
             await self.close(code=TRY_AGAIN)
+
+    def _find(self, user) -> tuple[Project, Membership]:
+        project_id = self.scope["url_route"]["kwargs"]["project_id"]
+        return access.project_for_user(user=user, project_id=project_id)
+
+    def _subscriber(self, user, membership: Membership) -> Subscriber:
+        return Subscriber(
+            project_id=self.project.pk,
+            workspace_id=self.project.workspace_id,
+            user_id=user.pk,
+            variant=membership.role,
+            deliver=self._deliver,
+            end=self._end,
+        )
+
+    async def _opened(self, user, since: int | None) -> None:
+        await self._catch_up(since, seq=self.project.event_seq)
+        # The header's unread count, left out of the page's own render.
+        await self.send(text_data=await database_sync_to_async(render_inbox_link)(user.pk))
 
     async def disconnect(self, code: int) -> None:
         subscriber = getattr(self, "subscriber", None)
@@ -115,6 +123,40 @@ class ProjectConsumer(AsyncWebsocketConsumer):
 
     async def _end(self, code: int) -> None:
         await self.close(code=code)
+
+
+class SequenceConsumer(ProjectConsumer):
+    """A sequence page's websocket: told when a render of its sequence is
+    queued, moves on, is ready or failed, and then the page fetches its
+    renders, whose forms carry the viewer's own role and CSRF token. It
+    hears heartbeats, never the project's version events."""
+
+    def _find(self, user) -> tuple[Project, Membership]:
+        kwargs = self.scope["url_route"]["kwargs"]
+        sequence, membership = sequences.sequence_for_user(
+            user=user, project_id=kwargs["project_id"], sequence_id=kwargs["sequence_id"]
+        )
+        self.sequence_id = sequence.pk
+        return sequence.project, membership
+
+    def _subscriber(self, user, membership: Membership) -> Subscriber:
+        return Subscriber(
+            project_id=self.project.pk,
+            workspace_id=self.project.workspace_id,
+            user_id=user.pk,
+            variant=membership.role,
+            deliver=self._deliver,
+            end=self._end,
+            renderer=None,
+            shows_presence=False,
+            sequence_id=self.sequence_id,
+        )
+
+    async def _opened(self, user, since: int | None) -> None:
+        await self.send(text_data=json.dumps({"heartbeat": self.project.event_seq}))
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        return  # nothing to ask: the page fetches its renders itself
 
 
 def _role_now(user, workspace_id: int) -> str | None:

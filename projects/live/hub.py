@@ -15,6 +15,8 @@ when an event has still not arrived a heartbeat later, sends what changed
 since the last one it delivered; then it tells every page the latest number, so a page that missed
 anything asks for it. Presence is written at most once every
 ``PRESENCE_SECONDS`` per project, and announced in one small message.
+A sequence page subscribes with no renderer: it is told only that its
+sequence's renders changed, and fetches them itself.
 """
 
 from __future__ import annotations
@@ -63,9 +65,11 @@ class Subscriber:
     variant: str  # a page's role; "stream" for event streams
     deliver: Callable[[object], Awaitable[None]]
     end: Callable[[int], Awaitable[None]]
-    renderer: Renderer = render_batch
+    # None for a page told only of its sequence's renders (it fetches them).
+    renderer: Renderer | None = render_batch
     token_id: int | None = None
     shows_presence: bool = True
+    sequence_id: int | None = None
 
 
 @dataclass
@@ -173,6 +177,13 @@ class LiveHub:
             room = self.rooms.get(message["project_id"])
             if room is not None:
                 self._queue(message["project_id"], room, message)
+        elif kind == "sequence.changed":
+            room = self.rooms.get(message["project_id"])
+            if room is not None:
+                told = {"sequence_changed": message["sequence_id"]}
+                await self._send_all(
+                    (s, told) for s in room.subscribers if s.sequence_id == message["sequence_id"]
+                )
         elif kind == "presence.changed":
             await self._deliver_presence(message["project_id"])
         elif kind == "inbox.changed":
@@ -230,7 +241,8 @@ class LiveHub:
     async def _deliver_batch(self, room: _ProjectRoom, batch: Batch) -> None:
         by_renderer: dict[Renderer, set[Subscriber]] = {}
         for subscriber in room.subscribers:
-            by_renderer.setdefault(subscriber.renderer, set()).add(subscriber)
+            if subscriber.renderer is not None:
+                by_renderer.setdefault(subscriber.renderer, set()).add(subscriber)
         for renderer, subscribers in by_renderer.items():
             variants = {s.variant for s in subscribers}
             try:
@@ -317,7 +329,7 @@ class LiveHub:
         self.renders += 1
         room.relayed_seq = max(room.relayed_seq, seq)
         await self._send_all((s, rendered[s.variant]) for s in pages)
-        streams = [s for s in room.subscribers if s.renderer is not render_batch]
+        streams = [s for s in room.subscribers if s.renderer not in (render_batch, None)]
         if streams:
             batch = await database_sync_to_async(_changed_batch)(project_id, since, seq)
             if batch.version_ids:

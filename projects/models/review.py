@@ -176,6 +176,7 @@ class Activity(models.Model):
     class Verb(models.TextChoices):
         GENERATED = "generated", "generated"
         EDITED = "edited", "edited"
+        EXTENDED = "extended", "extended"
         UPLOADED = "uploaded", "uploaded"
         COMMENTED = "commented", "commented on"
         DECIDED = "decided", "reviewed"

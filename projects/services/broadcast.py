@@ -130,6 +130,15 @@ def send(group: str, message: dict) -> None:
         logger.warning("Could not send %s to %s", message.get("type"), group, exc_info=True)
 
 
+def sequence_changed(*, project_id: int, sequence_id: int) -> None:
+    """A render of the sequence was queued, moved on, or finished: its open
+    pages fetch their renders again (each with its own role and CSRF token)."""
+    send_on_commit(
+        project_group(project_id),
+        {"type": "sequence.changed", "project_id": project_id, "sequence_id": sequence_id},
+    )
+
+
 def session_ended(*, user_id: int) -> None:
     """The user signed out: every page and event stream of theirs closes."""
     send(user_group(user_id), {"type": "session.ended", "user_id": user_id})

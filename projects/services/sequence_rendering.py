@@ -20,6 +20,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from projects.models import SequenceRender, Version
+from projects.services.broadcast import sequence_changed
 from projects.services.leases import LeaseLost, WorkerStopping, lease_until, shutdown_requested
 from projects.services.queue import RENDER_SEQUENCE, enqueue
 from projects.services.storage import delete_files, local_copy, store_file
@@ -56,7 +57,13 @@ def render_claim(*, render_id: int) -> SequenceRender | None:
     )
     if not claimed:
         return None
-    return SequenceRender.objects.select_related("sequence").get(pk=render_id)
+    render = SequenceRender.objects.select_related("sequence").get(pk=render_id)
+    _told(render)
+    return render
+
+
+def _told(render: SequenceRender) -> None:
+    sequence_changed(project_id=render.sequence.project_id, sequence_id=render.sequence_id)
 
 
 def _write(render: SequenceRender, **fields) -> None:
@@ -67,6 +74,7 @@ def _write(render: SequenceRender, **fields) -> None:
     ).update(**fields)
     if not changed:
         raise LeaseLost(f"{render.label} is no longer ours to write")
+    _told(render)
 
 
 def render_run(*, render_id: int) -> SequenceRender | None:
@@ -135,12 +143,14 @@ def _local_clips(render: SequenceRender, workdir: Path) -> list[Path]:
 
 
 def _failed(render: SequenceRender, message: str) -> None:
-    SequenceRender.objects.filter(pk=render.pk, fence=render.fence).update(
+    failed = SequenceRender.objects.filter(pk=render.pk, fence=render.fence).update(
         status=SequenceRender.Status.FAILED,
         error_message=message,
         finished_at=timezone.now(),
         lease_until=None,
     )
+    if failed:
+        _told(render)
 
 
 def _progress_writer(render: SequenceRender) -> Callable[[float], None]:

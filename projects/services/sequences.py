@@ -30,6 +30,7 @@ from projects.models import (
 )
 from projects.models.sequences import CROSSFADE_MAX_SECONDS, CROSSFADE_MIN_SECONDS
 from projects.services.access import project_for_user, require
+from projects.services.broadcast import sequence_changed
 from projects.services.errors import StudioError
 from projects.services.queue import RENDER_SEQUENCE, enqueue
 from projects.services.sequence_rendering import render_parts
@@ -401,6 +402,7 @@ def sequence_render(*, sequence: Sequence, membership: Membership) -> SequenceRe
             author=membership.user,
         )
         enqueue(RENDER_SEQUENCE, render.pk)
+        sequence_changed(project_id=sequence.project_id, sequence_id=sequence.pk)
     render.sequence = sequence
     return render
 

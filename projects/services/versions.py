@@ -187,10 +187,16 @@ def version_create(
         _queued(
             version,
             author=author,
-            verb=Activity.Verb.EDITED if parent else Activity.Verb.GENERATED,
+            verb=_verb(kind, parent=parent),
             detail=(instruction or prompt),
         )
     return version
+
+
+def _verb(kind: str, *, parent: Version | None) -> str:
+    if kind == Version.Kind.EXTEND:
+        return Activity.Verb.EXTENDED
+    return Activity.Verb.EDITED if parent else Activity.Verb.GENERATED
 
 
 def version_create_variations(*, count: int, **arguments) -> list[Version]:

@@ -16,7 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django_tasks_db.models import DBTaskResult
 from PIL import Image
 
-from projects.models import Project, Version
+from projects.models import Activity, Project, Version
 from projects.services import budgets, extend, versions
 from projects.services.errors import StudioError
 from studio.engines.base import FPS, GenerationRequest, Task
@@ -115,6 +115,13 @@ def test_an_extension_is_estimated_held_and_billed_for_the_seconds_it_adds(
     assert child.cost_estimate == child.budget_held == Decimal("0.20")
     assert budgets.budget_status(project=project).project.committed == Decimal("0.20")
     assert child.duration_seconds == 14
+
+
+def test_the_activity_feed_says_a_version_was_extended(project, member, double):
+    parent = ready_parent(project, engine="gemini", resolution="720p", duration_seconds=8)
+    child = extend.version_extend(version=parent, membership=member, seconds=4)
+    entry = Activity.objects.get(project=project, version=child)
+    assert (entry.verb, entry.get_verb_display()) == ("extended", "extended")
 
 
 @pytest.fixture(scope="module")

@@ -107,18 +107,21 @@ def test_the_timeline_is_arranged_by_its_forms(logged_in, made):
     assert (sequence.title, sequence.aspect_ratio, sequence.fps) == ("Teaser, square", "1:1", 30)
 
 
-def test_a_render_is_polled_played_downloaded_reviewed_and_exported(logged_in, made, tasks):
+def test_a_render_is_followed_played_downloaded_reviewed_and_exported(logged_in, made, tasks):
     sequence = create(logged_in, made, start="picks")
     logged_in.post(url("sequence_render", sequence))
     render = SequenceRender.objects.get()
     page = logged_in.get(sequence.get_absolute_url())
-    assert 'hx-trigger="every 2s"' in page.text and "Queued" in page.text
+    # Followed live: the page's socket, and "rendering" while the socket is down.
+    assert 'data-sequence-socket="/ws/projects/' in page.text
+    assert '<section id="renders" aria-labelledby="renders-heading" data-rendering>' in page.text
+    assert "Queued" in page.text
     tasks()
     poll = logged_in.get(
         sequence.get_absolute_url(), headers={"HX-Request": "true", "HX-Target": "renders"}
     )
     assert poll.text.lstrip().startswith('<section id="renders"')
-    assert "every 2s" not in poll.text and "Download MP4" in poll.text
+    assert "data-rendering" not in poll.text and "Download MP4" in poll.text
     video = url("sequence_render_video", sequence, 1)
     assert f'src="{video}"' in poll.text
 
