@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -140,13 +141,8 @@ class SequenceConsumer(ProjectConsumer):
         return sequence.project, membership
 
     def _subscriber(self, user, membership: Membership) -> Subscriber:
-        return Subscriber(
-            project_id=self.project.pk,
-            workspace_id=self.project.workspace_id,
-            user_id=user.pk,
-            variant=membership.role,
-            deliver=self._deliver,
-            end=self._end,
+        return replace(
+            super()._subscriber(user, membership),
             renderer=None,
             shows_presence=False,
             sequence_id=self.sequence_id,
