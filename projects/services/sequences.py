@@ -228,14 +228,18 @@ def sequence_add_version(
 
 
 def sequence_move_clip(
-    *, sequence: Sequence, membership: Membership, position: int, by: int
+    *, sequence: Sequence, membership: Membership, position: int, to: int
 ) -> list[SequenceClip]:
-    """Move the clip at ``position`` earlier (``by`` -1) or later (+1)."""
+    """Move the clip at ``position`` to ``to`` (both from 0), the clips
+    between closing up: a step earlier or later, or a drag along the
+    timeline. Each clip keeps its in and out points and the transition into
+    the clip after it."""
     clips = specs_of(sequence)
-    target = position + by
-    if not 0 <= position < len(clips) or not 0 <= target < len(clips):
+    if not 0 <= position < len(clips):
+        raise StudioError("There is no such clip in the sequence.")
+    if not 0 <= to < len(clips):
         raise StudioError("That clip cannot move further that way.")
-    clips[position], clips[target] = clips[target], clips[position]
+    clips.insert(to, clips.pop(position))
     return sequence_set_clips(sequence=sequence, membership=membership, clips=clips)
 
 

@@ -113,6 +113,7 @@ def sequence_detail(request: HttpRequest, project_id: int, sequence_id: int) -> 
     clips = sequences.clips_of(sequence)
     context.update(
         clips=clips,
+        preview=_preview_of(clips),
         last_position=len(clips) - 1,
         max_clips=sequences.MAX_CLIPS,
         transitions=SequenceClip.Transition.choices,
@@ -123,6 +124,23 @@ def sequence_detail(request: HttpRequest, project_id: int, sequence_id: int) -> 
         frame_rates=sequences.FRAME_RATES,
     )
     return TemplateResponse(request, "projects/sequence_detail.html", context)
+
+
+def _preview_of(clips: list[SequenceClip]) -> list[dict]:
+    """What the page's preview plays: each clip's video from its in to its
+    out point, and how it goes into the next."""
+    return [
+        {
+            "label": clip.version.label,
+            "src": reverse("version_video", args=[clip.version.project_id, clip.version.number]),
+            "in": clip.in_seconds,
+            "out": clip.out_seconds,
+            "crossfade": clip.transition_seconds
+            if clip.transition == SequenceClip.Transition.CROSSFADE and index < len(clips) - 1
+            else 0,
+        }
+        for index, clip in enumerate(clips)
+    ]
 
 
 def _sequence_action(
@@ -137,9 +155,9 @@ def _sequence_action(
     )
 
 
-def _position(data) -> int:
-    """The clip's place in the sequence (from 0), as the form posts it."""
-    value = (data.get("position") or "").strip()
+def _position(data, name: str = "position") -> int:
+    """A place in the sequence (from 0), as the form posts it."""
+    value = (data.get(name) or "").strip()
     if not (value.isascii() and value.isdigit() and len(value) < 4):
         raise StudioError("There is no such clip in the sequence.")
     return int(value)
@@ -175,11 +193,17 @@ def clip_add(request: HttpRequest, project_id: int, sequence_id: int) -> HttpRes
 @require_POST
 def clip_move(request: HttpRequest, project_id: int, sequence_id: int) -> HttpResponse:
     def move(*, sequence, membership, data) -> None:
+        position = _position(data)
+        # A step from the Earlier and Later buttons, or a place dropped on.
         by = {"earlier": -1, "later": 1}.get(data.get("direction", ""))
-        if by is None:
+        if by is not None:
+            to = position + by
+        elif data.get("to") is not None:
+            to = _position(data, "to")
+        else:
             raise StudioError("Move a clip earlier or later.")
         sequences.sequence_move_clip(
-            sequence=sequence, membership=membership, position=_position(data), by=by
+            sequence=sequence, membership=membership, position=position, to=to
         )
 
     return _sequence_action(request, project_id, sequence_id, move)

@@ -381,3 +381,38 @@ def drag_box(
         area["x"] + area["width"] * end[0], area["y"] + area["height"] * end[1], steps=6
     )
     page.mouse.up()
+
+
+def new_sequence(
+    page: Page,
+    project_id: int,
+    title: str,
+    *,
+    numbers: tuple[int, ...],
+    aspect_ratio: str = "16:9",
+    resolution: str = "480p",
+) -> None:
+    """A sequence of these versions, whole and joined by cuts; the page
+    ends on its timeline."""
+    page.goto(f"/projects/{project_id}/sequences/")
+    page.get_by_label("Title").fill(title)
+    page.get_by_label("Aspect ratio").select_option(aspect_ratio)
+    page.get_by_label("Resolution").select_option(resolution)
+    page.get_by_label("Nothing: I'll add versions by number").check()
+    page.get_by_role("button", name="Create the sequence").click()
+    expect(page.get_by_role("heading", name=title)).to_be_visible()
+    for count, number in enumerate(numbers, start=1):
+        page.get_by_label("Add version (number)").fill(str(number))
+        page.get_by_role("button", name="Add version").click()
+        expect(page.locator(".timeline-clip")).to_have_count(count)
+
+
+def editor_with_a_ready_version(new_context, *, title: str, prompt: str) -> tuple[Page, int]:
+    """A new editor's page on a new project whose 3 s v1 is ready."""
+    page = new_context().new_page()
+    sign_up(page, "editor")
+    project_id = create_project(page, title)
+    fill_composer(page, prompt=prompt)
+    v1 = generate(page, project_id)
+    wait_for_status(page, v1, "ready")
+    return page, project_id

@@ -13,6 +13,7 @@ from tests.e2e.helpers import (
     drag_box,
     fill_composer,
     generate,
+    new_sequence,
     sign_up,
     wait_for_status,
 )
@@ -55,16 +56,9 @@ def test_a_box_drawn_on_a_render_is_on_the_clips_version_where_it_was(
     wait_for_status(page, v2, "ready")
 
     # A portrait sequence of the two landscape clips (3 s each, a cut).
-    page.goto(f"/projects/{project_id}/sequences/")
-    page.get_by_label("Title").fill("Portrait cut")
-    page.get_by_label("Aspect ratio").select_option("9:16")
-    page.get_by_label("Resolution").select_option("480p")
-    page.get_by_label("Nothing: I'll add versions by number").check()
-    page.get_by_role("button", name="Create the sequence").click()
-    for count, number in enumerate((v1.number, v2.number), start=1):
-        page.get_by_label("Add version (number)").fill(str(number))
-        page.get_by_role("button", name="Add version").click()
-        expect(page.locator(".timeline-clip")).to_have_count(count)
+    new_sequence(
+        page, project_id, "Portrait cut", numbers=(v1.number, v2.number), aspect_ratio="9:16"
+    )
     page.get_by_role("button", name="Render").click()
     render = page.locator("#render-1")
     expect(render).to_have_attribute("data-status", "ready", timeout=120_000)

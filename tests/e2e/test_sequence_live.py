@@ -7,7 +7,12 @@ live and posts the comment they had been writing."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.helpers import assert_not_reloaded, maker_and_reviewer, mark_no_reload
+from tests.e2e.helpers import (
+    assert_not_reloaded,
+    maker_and_reviewer,
+    mark_no_reload,
+    new_sequence,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -16,14 +21,7 @@ def test_a_second_browser_sees_renders_arrive_and_uses_them(new_context, screens
     maker, reviewer, project_id, _ = maker_and_reviewer(
         new_context, title="Live cut", prompt="A paper boat on a rain puddle"
     )
-    maker.goto(f"/projects/{project_id}/sequences/")
-    maker.get_by_label("Title").fill("Live cut")
-    maker.get_by_label("Resolution").select_option("480p")
-    maker.get_by_label("Nothing: I'll add versions by number").check()
-    maker.get_by_role("button", name="Create the sequence").click()
-    maker.get_by_label("Add version (number)").fill("1")
-    maker.get_by_role("button", name="Add version").click()
-    expect(maker.locator(".timeline-clip")).to_have_count(1)
+    new_sequence(maker, project_id, "Live cut", numbers=(1,))
     sequence_url = maker.url.split("#")[0]
 
     reviewer.goto(sequence_url)

@@ -120,7 +120,7 @@ def test_reordering_then_rendering_again_makes_a_new_render_and_keeps_the_old(
     first = sequences.sequence_render(sequence=sequence, membership=member)
     tasks()
     # The crossfade moves with its clip: v1 is now second, fading into v3.
-    sequences.sequence_move_clip(sequence=sequence, membership=member, position=0, by=1)
+    sequences.sequence_move_clip(sequence=sequence, membership=member, position=0, to=1)
     assert [c.version_id for c in sequences.clips_of(sequence)] == [v2.pk, v1.pk, v3.pk]
     second = sequences.sequence_render(sequence=sequence, membership=member)
     tasks()
@@ -229,7 +229,7 @@ def test_clips_are_moved_changed_and_removed(project, member, stored):
     clip = sequences.clips_of(sequence)[1]
     assert (clip.in_seconds, clip.out_seconds, clip.transition_seconds) == (0.5, 2.0, 0.5)
     with pytest.raises(StudioError, match="cannot move further"):
-        sequences.sequence_move_clip(sequence=sequence, membership=member, position=1, by=1)
+        sequences.sequence_move_clip(sequence=sequence, membership=member, position=1, to=2)
     sequences.sequence_remove_clip(sequence=sequence, membership=member, position=0)
     assert [c.version_id for c in sequences.clips_of(sequence)] == [v2.pk]
 
@@ -315,3 +315,21 @@ def test_a_render_stopped_with_the_studio_is_left_for_the_next_start(project, me
     tasks()
     render.refresh_from_db()
     assert render.status == SequenceRender.Status.READY
+
+
+def test_a_clip_dragged_to_another_place_takes_its_points_and_the_rest_close_up(
+    project, member, three
+):
+    v1, v2, v3 = three
+    sequence = arranged(project, member, three)
+    sequences.sequence_move_clip(sequence=sequence, membership=member, position=2, to=0)
+    clips = sequences.clips_of(sequence)
+    assert [c.version_id for c in clips] == [v3.pk, v1.pk, v2.pk]
+    assert [(c.in_seconds, c.out_seconds) for c in clips] == [(0.5, 2.5), (0.5, 2.5), (0, 3)]
+    assert clips[1].transition == "crossfade" and clips[1].transition_seconds == 0.5
+    for position, to in ((3, 0), (0, 3), (-1, 0)):
+        with pytest.raises(StudioError):
+            sequences.sequence_move_clip(
+                sequence=sequence, membership=member, position=position, to=to
+            )
+    assert [c.version_id for c in sequences.clips_of(sequence)] == [v3.pk, v1.pk, v2.pk]

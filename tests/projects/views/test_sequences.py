@@ -61,6 +61,13 @@ def test_the_timeline_is_arranged_by_its_forms(logged_in, made):
     logged_in.post(url("sequence_clip_add", sequence), {"number": "1"})
     logged_in.post(url("sequence_clip_move", sequence), {"position": "1", "direction": "earlier"})
     assert [c.version.number for c in sequences.clips_of(sequence)] == [1, 2]
+    # A drag posts the place it was dropped on.
+    logged_in.post(url("sequence_clip_move", sequence), {"position": "0", "to": "1"})
+    assert [c.version.number for c in sequences.clips_of(sequence)] == [2, 1]
+    refused = logged_in.post(url("sequence_clip_move", sequence), {"position": "0", "to": "x"})
+    assert refused.status_code == 302
+    assert [c.version.number for c in sequences.clips_of(sequence)] == [2, 1]
+    logged_in.post(url("sequence_clip_move", sequence), {"position": "1", "to": "0"})
     logged_in.post(
         url("sequence_clip_change", sequence),
         {
@@ -170,6 +177,46 @@ def test_a_render_is_followed_played_downloaded_reviewed_and_exported(logged_in,
     assert render.status == SequenceRender.Status.READY
 
 
+def test_the_page_previews_the_cut_and_lets_editors_drag_its_clips(client, logged_in, member, made):
+    sequence = create(logged_in, made, start="picks")
+    logged_in.post(
+        url("sequence_clip_change", sequence),
+        {
+            "position": "0",
+            "in_seconds": "0.5",
+            "out_seconds": "2",
+            "transition": "crossfade",
+            "transition_seconds": "0.5",
+        },
+    )
+    page = logged_in.get(sequence.get_absolute_url())
+    assert 'data-reorder="clip-drop-form"' in page.text and 'id="clip-drop-form"' in page.text
+    preview = json.loads(
+        page.text.split('id="sequence-preview-clips" type="application/json">')[1].split("<")[0]
+    )
+    assert preview == [
+        {
+            "label": "v1",
+            "src": reverse("version_video", args=[made.pk, 1]),
+            "in": 0.5,
+            "out": 2.0,
+            "crossfade": 0.5,
+        },
+        {
+            "label": "v2",
+            "src": reverse("version_video", args=[made.pk, 2]),
+            "in": 0.0,
+            "out": sequence.clips.get(position=1).out_seconds,
+            "crossfade": 0,
+        },
+    ]
+    viewer = MembershipFactory(workspace=member.workspace, role=Membership.Role.VIEWER)
+    client.force_login(viewer.user)
+    page = client.get(sequence.get_absolute_url())
+    assert "sequence-preview-clips" in page.text
+    assert "data-reorder" not in page.text and "clip-drop-form" not in page.text
+
+
 def test_roles_and_outsiders_are_refused_in_words(client, member, made, outsider):
     sequence = sequences.sequence_create(
         project=made, membership=member, title="Cut", from_picks=True
@@ -257,6 +304,7 @@ def test_no_sequence_form_answers_500_or_changes_anything_from_hostile_values(
             {"position": "0", "direction": "later"},
             ["position", "direction"],
         ),
+        (url("sequence_clip_move", sequence), {"position": "0", "to": "1"}, ["position", "to"]),
         (url("sequence_clip_remove", sequence), {"position": "0"}, ["position"]),
         (
             url("sequence_clip_change", sequence),
