@@ -47,6 +47,7 @@ def progress_view(version: Version, *, typical_seconds: float | None = None) -> 
 # asks again.
 ESTIMATE_SAMPLE = 50
 ESTIMATE_CACHE_SECONDS = 60
+UNKNOWN_RECHECK_SECONDS = 1
 
 DurationKey = tuple[str, str, str, int]
 
@@ -76,12 +77,13 @@ def duration_key(version: Version) -> DurationKey:
 
 def typical_seconds(version: Version) -> float | None:
     """The estimate for a worker's next poll. While nothing is known it is
-    learned afresh each time (an index range), not kept as "unknown" for a
-    minute as the pages keep it, so the first versions to finish teach the
-    polls at once."""
+    looked for again at most every UNKNOWN_RECHECK_SECONDS (by one worker of
+    them all), not kept as "unknown" for a minute as the pages keep it, so
+    the first versions to finish teach the polls at once; 200 versions in
+    flight would otherwise each run the query on every poll."""
     key = duration_key(version)
     value = cache.get(_cache_key(key))
-    if value is None:
+    if value is None and cache.add(_cache_key(key) + ":looked", True, UNKNOWN_RECHECK_SECONDS):
         value = _learn(key)
         if value is not None:
             cache.set(_cache_key(key), value, ESTIMATE_CACHE_SECONDS)
