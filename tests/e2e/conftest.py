@@ -72,6 +72,16 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.output = str(ARTIFACTS_DIR / "failures")
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Every test here drives the browser, marked or not, so `-m "not e2e"`
+    # leaves them all out (this runs before the marks are selected on).
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.e2e)
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     if getattr(config, "_e2e_artifacts", None):
         terminalreporter.write_sep("-", "e2e artifacts")
