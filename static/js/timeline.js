@@ -29,13 +29,14 @@
     const form = document.getElementById(list.dataset.reorder);
     if (!form) return;
     let from = null;
-    list.querySelectorAll(".timeline-clip").forEach(function (clip) {
-      clip.draggable = true;
+    // The picture is the handle: a draggable clip would keep its fields'
+    // text from being selected with the mouse in some browsers.
+    list.querySelectorAll(".timeline-clip .thumb").forEach(function (thumb) {
+      thumb.draggable = true;
     });
     list.addEventListener("dragstart", function (event) {
       const clip = clipOf(event);
-      // Text typed in a clip's fields is selected, not dragged.
-      if (!clip || event.target.closest("input, select, textarea, button")) return;
+      if (!clip || !event.target.matches(".thumb")) return;
       from = Number(clip.dataset.position);
       clip.classList.add("dragging");
       event.dataTransfer.effectAllowed = "move";
